@@ -1,0 +1,465 @@
+//! Runtime configuration: defaults, the test preset, partial configs from JS or an app config,
+//! and the `COMPOZY_*` environment variables. Durations are whole milliseconds throughout.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::parse_go_duration_ms;
+use crate::error::{Error, Result};
+
+pub const RUNTIME_TYPE_BUN: &str = "bun";
+pub const RUNTIME_TYPE_NODE: &str = "node";
+pub const SUPPORTED_RUNTIME_TYPES: [&str; 2] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeType {
+    Bun,
+    Node,
+}
+
+impl RuntimeType {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            RUNTIME_TYPE_BUN => Ok(RuntimeType::Bun),
+            RUNTIME_TYPE_NODE => Ok(RuntimeType::Node),
+            other => Err(Error::invalid_config(format!(
+                "unsupported runtimeType {other:?}; supported types are: {}",
+                SUPPORTED_RUNTIME_TYPES.join(", ")
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeType::Bun => RUNTIME_TYPE_BUN,
+            RuntimeType::Node => RUNTIME_TYPE_NODE,
+        }
+    }
+}
+
+/// Exactly `bun` or `node`, case-sensitive.
+pub fn is_valid_runtime_type(s: &str) -> bool {
+    SUPPORTED_RUNTIME_TYPES.contains(&s)
+}
+
+/// How hard the kernel sandbox is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    /// Every mechanism the policy needs must be available, or `createRuntime` fails.
+    Strict,
+    /// Enforce what the machine offers and report the rest.
+    BestEffort,
+    /// No kernel confinement at all (the environment is still cleaned).
+    Off,
+}
+
+impl SandboxMode {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "strict" => Ok(SandboxMode::Strict),
+            "best-effort" => Ok(SandboxMode::BestEffort),
+            "off" => Ok(SandboxMode::Off),
+            other => Err(Error::invalid_config(format!(
+                "unsupported sandbox mode {other:?}; use \"strict\", \"best-effort\" or \"off\""
+            ))),
+        }
+    }
+}
+
+/// A complete runtime configuration. Serialises to the camelCase object JS users see.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeConfig {
+    pub runtime_type: RuntimeType,
+    pub entrypoint_path: String,
+    pub tool_execution_timeout_ms: u64,
+    pub worker_file_perm: u32,
+    pub bun_permissions: Vec<String>,
+    /// Deno-style permission flags for every runtime type; `None` means "use `bunPermissions`".
+    pub permissions: Option<Vec<String>>,
+    pub node_options: Vec<String>,
+    pub backoff_initial_interval_ms: u64,
+    pub backoff_max_interval_ms: u64,
+    pub backoff_max_elapsed_time_ms: u64,
+    pub environment: String,
+    pub max_output_bytes: u64,
+    pub max_stderr_bytes: u64,
+    pub runtime_path: Option<PathBuf>,
+    pub sandbox: SandboxMode,
+    /// Time between SIGTERM and SIGKILL when a call is timed out or aborted.
+    pub kill_grace_ms: u64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            runtime_type: RuntimeType::Bun,
+            entrypoint_path: "./tools.ts".into(),
+            tool_execution_timeout_ms: 60_000,
+            worker_file_perm: 0o600,
+            bun_permissions: vec!["--allow-read".into()],
+            permissions: None,
+            node_options: Vec::new(),
+            backoff_initial_interval_ms: 100,
+            backoff_max_interval_ms: 5_000,
+            backoff_max_elapsed_time_ms: 30_000,
+            environment: "production".into(),
+            max_output_bytes: 10 * 1024 * 1024,
+            max_stderr_bytes: 1024 * 1024,
+            runtime_path: None,
+            sandbox: SandboxMode::Strict,
+            kill_grace_ms: 500,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// The seed's test preset: short timeout and fast backoff.
+    pub fn test() -> Self {
+        RuntimeConfig {
+            tool_execution_timeout_ms: 5_000,
+            backoff_initial_interval_ms: 10,
+            backoff_max_interval_ms: 100,
+            backoff_max_elapsed_time_ms: 1_000,
+            environment: "testing".into(),
+            ..RuntimeConfig::default()
+        }
+    }
+
+    /// The permission flags in force: `permissions` when given, else the seed's `bunPermissions`.
+    pub fn effective_permissions(&self) -> &[String] {
+        self.permissions.as_deref().unwrap_or(&self.bun_permissions)
+    }
+
+    /// Applies the fields present in `patch` on top of `self`.
+    pub fn apply(mut self, patch: ConfigPatch) -> Result<Self> {
+        if let Some(t) = patch.runtime_type {
+            self.runtime_type = RuntimeType::parse(&t)?;
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = patch.$f { self.$f = v; } )* };
+        }
+        set!(
+            entrypoint_path,
+            tool_execution_timeout_ms,
+            worker_file_perm,
+            bun_permissions,
+            node_options,
+            backoff_initial_interval_ms,
+            backoff_max_interval_ms,
+            backoff_max_elapsed_time_ms,
+            environment,
+            max_output_bytes,
+            max_stderr_bytes,
+            kill_grace_ms
+        );
+        if let Some(p) = patch.permissions {
+            self.permissions = Some(p);
+        }
+        if let Some(p) = patch.runtime_path {
+            self.runtime_path = if p.is_empty() { None } else { Some(PathBuf::from(p)) };
+        }
+        if let Some(s) = patch.sandbox {
+            self.sandbox = SandboxMode::parse(&s)?;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks values that are well-typed but make no sense.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid_config(m));
+        if self.entrypoint_path.trim().is_empty() {
+            return bad("entrypointPath must not be empty".into());
+        }
+        if self.entrypoint_path.contains('\0') {
+            return bad("entrypointPath must not contain NUL".into());
+        }
+        if self.tool_execution_timeout_ms == 0 {
+            return bad("toolExecutionTimeoutMs must be greater than 0".into());
+        }
+        if self.worker_file_perm > 0o777 {
+            return bad(format!("workerFilePerm {:#o} is not a file mode (0 to 0o777)", self.worker_file_perm));
+        }
+        if self.worker_file_perm & 0o400 == 0 {
+            return bad(format!(
+                "workerFilePerm {:#o} does not let the owner read the worker harness",
+                self.worker_file_perm
+            ));
+        }
+        if self.backoff_initial_interval_ms == 0 {
+            return bad("backoffInitialIntervalMs must be greater than 0".into());
+        }
+        if self.backoff_max_interval_ms < self.backoff_initial_interval_ms {
+            return bad(format!(
+                "backoffMaxIntervalMs ({}) is smaller than backoffInitialIntervalMs ({})",
+                self.backoff_max_interval_ms, self.backoff_initial_interval_ms
+            ));
+        }
+        if self.max_output_bytes == 0 {
+            return bad("maxOutputBytes must be greater than 0".into());
+        }
+        for opt in &self.node_options {
+            if !opt.starts_with('-') || opt.contains('\0') {
+                return bad(format!("nodeOptions entry {opt:?} is not a flag"));
+            }
+        }
+        crate::policy::Policy::parse(self.effective_permissions())?;
+        Ok(())
+    }
+}
+
+/// A partial configuration: every field optional, unknown fields refused (a typo must not be
+/// silently ignored). JS objects arrive here through serde.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigPatch {
+    pub runtime_type: Option<String>,
+    pub entrypoint_path: Option<String>,
+    pub tool_execution_timeout_ms: Option<u64>,
+    pub worker_file_perm: Option<u32>,
+    pub bun_permissions: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
+    pub node_options: Option<Vec<String>>,
+    pub backoff_initial_interval_ms: Option<u64>,
+    pub backoff_max_interval_ms: Option<u64>,
+    pub backoff_max_elapsed_time_ms: Option<u64>,
+    pub environment: Option<String>,
+    pub max_output_bytes: Option<u64>,
+    pub max_stderr_bytes: Option<u64>,
+    pub runtime_path: Option<String>,
+    pub sandbox: Option<String>,
+    pub kill_grace_ms: Option<u64>,
+}
+
+impl ConfigPatch {
+    /// Reads a partial config from a JSON object, naming the offending field on error.
+    pub fn from_json(value: serde_json::Value) -> Result<Self> {
+        if value.is_null() {
+            return Ok(ConfigPatch::default());
+        }
+        if !value.is_object() {
+            return Err(Error::invalid_config("config must be an object"));
+        }
+        // Explicit `undefined`/`null` fields mean "not given", as JS users expect.
+        let value = match value {
+            serde_json::Value::Object(m) => {
+                serde_json::Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect())
+            }
+            v => v,
+        };
+        serde_json::from_value(value).map_err(|e| Error::invalid_config(e.to_string()))
+    }
+
+    /// The runtime fields of an application config. Unlike [`ConfigPatch::from_json`], keys that
+    /// are not runtime fields are ignored: an app config holds much more than the runtime's part.
+    pub fn from_app_config(value: serde_json::Value) -> Result<Self> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(Error::invalid_config("app config must be an object"));
+        };
+        let known: serde_json::Map<String, serde_json::Value> = map
+            .into_iter()
+            .filter(|(k, v)| APP_CONFIG_KEYS.contains(&k.as_str()) && !v.is_null())
+            .collect();
+        Self::from_json(serde_json::Value::Object(known))
+    }
+}
+
+const APP_CONFIG_KEYS: &[&str] = &[
+    "runtimeType",
+    "entrypointPath",
+    "toolExecutionTimeoutMs",
+    "workerFilePerm",
+    "bunPermissions",
+    "permissions",
+    "nodeOptions",
+    "backoffInitialIntervalMs",
+    "backoffMaxIntervalMs",
+    "backoffMaxElapsedTimeMs",
+    "environment",
+    "maxOutputBytes",
+    "maxStderrBytes",
+    "runtimePath",
+    "sandbox",
+    "killGraceMs",
+];
+
+/// `fromAppConfig`: the test preset when the app runs in `testing`, the defaults otherwise, with
+/// the app's runtime fields on top.
+pub fn from_app_config(app: serde_json::Value) -> Result<RuntimeConfig> {
+    let patch = ConfigPatch::from_app_config(app)?;
+    let base = match patch.environment.as_deref() {
+        Some("testing") | Some("test") => RuntimeConfig::test(),
+        _ => RuntimeConfig::default(),
+    };
+    base.apply(patch)
+}
+
+/// Splits a comma-separated flag list where a piece that does not start with `-` continues the
+/// previous flag's value: `--allow-read,--allow-net=a.com,b.com` is two flags.
+pub fn split_flag_list(var: &str, raw: &str) -> Result<Vec<String>> {
+    let mut flags: Vec<String> = Vec::new();
+    if raw.trim().is_empty() {
+        return Ok(flags);
+    }
+    for piece in raw.split(',') {
+        let piece = piece.trim();
+        if piece.starts_with('-') {
+            flags.push(piece.to_string());
+        } else if let Some(last) = flags.last_mut() {
+            if piece.is_empty() || !last.contains('=') {
+                return Err(Error::invalid_config(format!(
+                    "{var}: {piece:?} does not start with -- and does not continue a flag value (in {raw:?})"
+                )));
+            }
+            last.push(',');
+            last.push_str(piece);
+        } else {
+            return Err(Error::invalid_config(format!(
+                "{var}: the first entry {piece:?} is not a flag (flags start with --)"
+            )));
+        }
+    }
+    Ok(flags)
+}
+
+/// `configFromEnv`: the defaults with every `COMPOZY_*` variable that is set applied on top.
+/// A malformed value is an error naming the variable.
+pub fn config_from_env(env: &HashMap<String, String>) -> Result<RuntimeConfig> {
+    let mut patch = ConfigPatch::default();
+    let get = |k: &str| env.get(k).map(|s| s.as_str()).filter(|s| !s.trim().is_empty());
+    let dur = |k: &str| -> Result<Option<u64>> {
+        match get(k) {
+            None => Ok(None),
+            Some(v) => parse_go_duration_ms(v)
+                .map(Some)
+                .map_err(|e| Error::invalid_config(format!("{k}: {e}"))),
+        }
+    };
+    if let Some(t) = get("COMPOZY_RUNTIME_TYPE") {
+        RuntimeType::parse(t.trim()).map_err(|e| Error::invalid_config(format!("COMPOZY_RUNTIME_TYPE: {e}")))?;
+        patch.runtime_type = Some(t.trim().to_string());
+    }
+    if let Some(e) = get("COMPOZY_ENTRYPOINT") {
+        patch.entrypoint_path = Some(e.trim().to_string());
+    }
+    if let Some(ms) = dur("COMPOZY_TOOL_TIMEOUT")? {
+        if ms == 0 {
+            return Err(Error::invalid_config("COMPOZY_TOOL_TIMEOUT: must be greater than 0"));
+        }
+        patch.tool_execution_timeout_ms = Some(ms);
+    }
+    if let Some(v) = get("COMPOZY_BUN_PERMISSIONS") {
+        let flags = split_flag_list("COMPOZY_BUN_PERMISSIONS", v)?;
+        crate::policy::Policy::parse(&flags)
+            .map_err(|e| Error::invalid_config(format!("COMPOZY_BUN_PERMISSIONS: {e}")))?;
+        patch.bun_permissions = Some(flags);
+    }
+    if let Some(v) = get("COMPOZY_NODE_OPTIONS") {
+        patch.node_options = Some(split_flag_list("COMPOZY_NODE_OPTIONS", v)?);
+    }
+    patch.backoff_initial_interval_ms = dur("COMPOZY_BACKOFF_INITIAL_INTERVAL")?;
+    patch.backoff_max_interval_ms = dur("COMPOZY_BACKOFF_MAX_INTERVAL")?;
+    patch.backoff_max_elapsed_time_ms = dur("COMPOZY_BACKOFF_MAX_ELAPSED_TIME")?;
+    RuntimeConfig::default().apply(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let c = RuntimeConfig::default();
+        assert_eq!(c.runtime_type, RuntimeType::Bun);
+        assert_eq!(c.entrypoint_path, "./tools.ts");
+        assert_eq!(c.tool_execution_timeout_ms, 60_000);
+        assert_eq!(
+            (c.backoff_initial_interval_ms, c.backoff_max_interval_ms, c.backoff_max_elapsed_time_ms),
+            (100, 5_000, 30_000)
+        );
+        assert_eq!(c.worker_file_perm, 0o600);
+        assert_eq!(c.bun_permissions, vec!["--allow-read"]);
+        assert_eq!(c.environment, "production");
+        assert_eq!(c.max_output_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.max_stderr_bytes, 1024 * 1024);
+        let t = RuntimeConfig::test();
+        assert_eq!(t.tool_execution_timeout_ms, 5_000);
+        assert_eq!(t.environment, "testing");
+    }
+
+    #[test]
+    fn env_variables_all_apply() {
+        let c = config_from_env(&env(&[
+            ("COMPOZY_RUNTIME_TYPE", "node"),
+            ("COMPOZY_ENTRYPOINT", "./src/tools.js"),
+            ("COMPOZY_TOOL_TIMEOUT", "1m30s"),
+            ("COMPOZY_BUN_PERMISSIONS", "--allow-read,--allow-env=A,B"),
+            ("COMPOZY_NODE_OPTIONS", "--max-old-space-size=256,--no-warnings"),
+            ("COMPOZY_BACKOFF_INITIAL_INTERVAL", "50ms"),
+            ("COMPOZY_BACKOFF_MAX_INTERVAL", "2s"),
+            ("COMPOZY_BACKOFF_MAX_ELAPSED_TIME", "10s"),
+        ]))
+        .unwrap();
+        assert_eq!(c.runtime_type, RuntimeType::Node);
+        assert_eq!(c.entrypoint_path, "./src/tools.js");
+        assert_eq!(c.tool_execution_timeout_ms, 90_000);
+        assert_eq!(c.bun_permissions, vec!["--allow-read", "--allow-env=A,B"]);
+        assert_eq!(c.node_options, vec!["--max-old-space-size=256", "--no-warnings"]);
+        assert_eq!(c.backoff_initial_interval_ms, 50);
+        assert_eq!(c.backoff_max_interval_ms, 2_000);
+        assert_eq!(c.backoff_max_elapsed_time_ms, 10_000);
+    }
+
+    #[test]
+    fn malformed_env_values_name_the_variable() {
+        for (k, v) in [
+            ("COMPOZY_TOOL_TIMEOUT", "30"),
+            ("COMPOZY_RUNTIME_TYPE", "deno"),
+            ("COMPOZY_BACKOFF_MAX_INTERVAL", "fast"),
+            ("COMPOZY_BUN_PERMISSIONS", "allow-read"),
+            ("COMPOZY_BUN_PERMISSIONS", "--allow-teleport"),
+            ("COMPOZY_NODE_OPTIONS", "max-old-space-size=1"),
+        ] {
+            let err = config_from_env(&env(&[(k, v)])).unwrap_err();
+            assert_eq!(err.code(), "ERR_INVALID_CONFIG");
+            assert!(err.to_string().contains(k), "{k}={v}: {err}");
+        }
+    }
+
+    #[test]
+    fn flag_lists_join_continuations() {
+        let f = split_flag_list("X", "--allow-read,--allow-net=a.com,b.com,--allow-env").unwrap();
+        assert_eq!(f, vec!["--allow-read", "--allow-net=a.com,b.com", "--allow-env"]);
+        assert!(split_flag_list("X", "--allow-read,b.com").is_err());
+    }
+
+    #[test]
+    fn patches_refuse_unknown_fields_and_bad_types() {
+        let e = ConfigPatch::from_json(serde_json::json!({"runtimeTipe": "bun"})).unwrap_err();
+        assert!(e.to_string().contains("runtimeTipe"), "{e}");
+        let e = RuntimeConfig::default()
+            .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "deno"})).unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("bun, node"), "{e}");
+        assert!(ConfigPatch::from_json(serde_json::json!({"toolExecutionTimeoutMs": -1})).is_err());
+    }
+
+    #[test]
+    fn app_config_ignores_foreign_keys_and_uses_the_test_preset_for_testing() {
+        let c = from_app_config(serde_json::json!({
+            "environment": "testing", "toolExecutionTimeoutMs": 1234, "databaseUrl": "postgres://"
+        }))
+        .unwrap();
+        assert_eq!(c.tool_execution_timeout_ms, 1234);
+        assert_eq!(c.backoff_initial_interval_ms, 10);
+    }
+}

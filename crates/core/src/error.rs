@@ -1,0 +1,324 @@
+//! Every way a call can fail, as one enum with a stable `code` per variant. The binding maps
+//! each variant to a JS error class once; callers branch on `code`, never on message text.
+
+use serde::Serialize;
+
+/// How a child process ended, as far as the supervisor saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitInfo {
+    pub exit_code: Option<i32>,
+    /// Signal name such as `SIGKILL` when the process died from a signal.
+    pub signal: Option<String>,
+    /// Tail of the child's stderr (capped at `maxStderrBytes`).
+    pub stderr: String,
+    /// Tail of the child's stdout (capped at `maxStderrBytes`).
+    pub stdout: String,
+}
+
+/// What a tool threw, as the worker harness described it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ThrownError {
+    pub name: String,
+    pub message: String,
+    pub stack: Option<String>,
+    pub code: Option<String>,
+    /// True when the thrown value was not an `Error` (a string, a plain object, ...).
+    pub non_error: bool,
+}
+
+/// Identifies the call an error belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallId {
+    pub tool_id: String,
+    pub tool_exec_id: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("invalid config: {message}")]
+    InvalidConfig { message: String },
+
+    #[error("{message}")]
+    InvalidArgument { message: String },
+
+    #[error("tool {} failed: {}: {}", call.tool_id, cause.name, cause.message)]
+    ToolFailed { call: CallId, cause: ThrownError },
+
+    #[error("tool {} not found in the entrypoint; available tools: {}", call.tool_id, list_or_none(available))]
+    ToolNotFound { call: CallId, available: Vec<String> },
+
+    #[error("tool {} returned {size} bytes of output, over the limit of {limit} bytes (maxOutputBytes)", call.tool_id)]
+    OutputTooLarge { call: CallId, limit: u64, size: u64 },
+
+    #[error("tool {} returned an invalid output: {reason}", call.tool_id)]
+    InvalidOutput { call: CallId, reason: String },
+
+    #[error("tool {} hit its timeout of {timeout_ms} ms{}", call.tool_id, if *started { "" } else { " before it started (it waited in the queue)" })]
+    Timeout { call: CallId, timeout_ms: u64, started: bool, exit: ExitInfo },
+
+    #[error("tool {} was aborted{}", call.tool_id, if *started { "" } else { " before it started" })]
+    Aborted { call: CallId, reason: Option<String>, started: bool },
+
+    #[error("tool {} process exited without a result ({}){}", call.tool_id, describe_exit(exit), stderr_hint(&exit.stderr))]
+    ProcessExited { call: CallId, exit: ExitInfo },
+
+    #[error("entrypoint {entrypoint} failed to load: {message}")]
+    EntrypointFailed {
+        call: CallId,
+        entrypoint: String,
+        message: String,
+        stack: Option<String>,
+        exit: ExitInfo,
+    },
+
+    #[error("{runtime} runtime is unavailable: {reason}")]
+    RuntimeUnavailable { runtime: String, path: Option<String>, reason: String },
+
+    #[error("the sandbox cannot be enforced on this machine: {missing}. Set sandbox: \"best-effort\" to run with what is available, or \"off\" to run unconfined")]
+    SandboxUnavailable { missing: String },
+
+    #[error("tool {} went over its memory limit of {limit_mb} MB (peak {peak_mb} MB)", call.tool_id)]
+    MemoryLimit { call: CallId, limit_mb: u64, peak_mb: u64, exit: ExitInfo },
+
+    #[error("tool {} went over its CPU time limit of {limit_ms} ms", call.tool_id)]
+    CpuLimit { call: CallId, limit_ms: u64, exit: ExitInfo },
+
+    #[error("tool {} went over its process limit of {limit}", call.tool_id)]
+    ProcessLimit { call: CallId, limit: u64, exit: ExitInfo },
+
+    #[error("tool {} rejected: the queue is full ({max_queue} calls waiting)", call.tool_id)]
+    QueueFull { call: CallId, max_queue: u64 },
+
+    #[error("the runtime is closed")]
+    Closed,
+
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn describe_exit(exit: &ExitInfo) -> String {
+    match (&exit.exit_code, &exit.signal) {
+        (_, Some(sig)) => format!("killed by {sig}"),
+        (Some(code), None) => format!("exit code {code}"),
+        (None, None) => "no exit status".to_string(),
+    }
+}
+
+fn stderr_hint(stderr: &str) -> String {
+    let last = stderr.trim_end().lines().rev().find(|l| !l.trim().is_empty());
+    match last {
+        Some(l) => format!(": {}", truncate(l.trim(), 300)),
+        None => String::new(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl Error {
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        Error::InvalidConfig { message: message.into() }
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument { message: message.into() }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal { message: message.into() }
+    }
+
+    /// The stable code JS callers branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig { .. } => "ERR_INVALID_CONFIG",
+            Error::InvalidArgument { .. } => "ERR_INVALID_ARGUMENT",
+            Error::ToolFailed { .. } => "ERR_TOOL_FAILED",
+            Error::ToolNotFound { .. } => "ERR_TOOL_NOT_FOUND",
+            Error::OutputTooLarge { .. } => "ERR_OUTPUT_TOO_LARGE",
+            Error::InvalidOutput { .. } => "ERR_INVALID_OUTPUT",
+            Error::Timeout { .. } => "ERR_TOOL_TIMEOUT",
+            Error::Aborted { .. } => "ERR_ABORTED",
+            Error::ProcessExited { .. } => "ERR_PROCESS_EXITED",
+            Error::EntrypointFailed { .. } => "ERR_ENTRYPOINT_FAILED",
+            Error::RuntimeUnavailable { .. } => "ERR_RUNTIME_UNAVAILABLE",
+            Error::SandboxUnavailable { .. } => "ERR_SANDBOX_UNAVAILABLE",
+            Error::MemoryLimit { .. } => "ERR_MEMORY_LIMIT",
+            Error::CpuLimit { .. } => "ERR_CPU_LIMIT",
+            Error::ProcessLimit { .. } => "ERR_PROCESS_LIMIT",
+            Error::QueueFull { .. } => "ERR_QUEUE_FULL",
+            Error::Closed => "ERR_RUNTIME_CLOSED",
+            Error::Internal { .. } => "ERR_INTERNAL",
+        }
+    }
+
+    /// The JS class the binding should build for this error.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig { .. } | Error::SandboxUnavailable { .. } => "ConfigError",
+            Error::InvalidArgument { .. } => "ValidationError",
+            Error::ToolFailed { .. }
+            | Error::ToolNotFound { .. }
+            | Error::OutputTooLarge { .. }
+            | Error::InvalidOutput { .. }
+            | Error::QueueFull { .. } => "ToolExecutionError",
+            Error::Timeout { .. } => "TimeoutError",
+            Error::Aborted { .. } => "AbortError",
+            Error::ProcessExited { .. }
+            | Error::EntrypointFailed { .. }
+            | Error::RuntimeUnavailable { .. }
+            | Error::MemoryLimit { .. }
+            | Error::CpuLimit { .. }
+            | Error::ProcessLimit { .. } => "ProcessError",
+            Error::Closed | Error::Internal { .. } => "RuntimeError",
+        }
+    }
+
+    /// The error as one JSON object: `class`, `code`, `message` and every field an operator
+    /// needs. This is the only shape that crosses the binding.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut v = json!({
+            "class": self.class(),
+            "code": self.code(),
+            "message": self.to_string(),
+        });
+        let obj = v.as_object_mut().expect("object");
+        let mut put_call = |c: &CallId| {
+            obj.insert("toolId".into(), json!(c.tool_id));
+            obj.insert("toolExecId".into(), json!(c.tool_exec_id));
+        };
+        match self {
+            Error::ToolFailed { call, .. }
+            | Error::ToolNotFound { call, .. }
+            | Error::OutputTooLarge { call, .. }
+            | Error::InvalidOutput { call, .. }
+            | Error::Timeout { call, .. }
+            | Error::Aborted { call, .. }
+            | Error::ProcessExited { call, .. }
+            | Error::EntrypointFailed { call, .. }
+            | Error::MemoryLimit { call, .. }
+            | Error::CpuLimit { call, .. }
+            | Error::ProcessLimit { call, .. }
+            | Error::QueueFull { call, .. } => put_call(call),
+            _ => {}
+        }
+        let mut put_exit = |e: &ExitInfo| {
+            obj.insert("exitCode".into(), json!(e.exit_code));
+            obj.insert("signal".into(), json!(e.signal));
+            obj.insert("stderr".into(), json!(e.stderr));
+            obj.insert("stdout".into(), json!(e.stdout));
+        };
+        match self {
+            Error::Timeout { exit, .. }
+            | Error::ProcessExited { exit, .. }
+            | Error::EntrypointFailed { exit, .. }
+            | Error::MemoryLimit { exit, .. }
+            | Error::CpuLimit { exit, .. }
+            | Error::ProcessLimit { exit, .. } => put_exit(exit),
+            _ => {}
+        }
+        match self {
+            Error::ToolFailed { cause, .. } => {
+                obj.insert("cause".into(), json!(cause));
+            }
+            Error::ToolNotFound { available, .. } => {
+                obj.insert("availableTools".into(), json!(available));
+            }
+            Error::OutputTooLarge { limit, size, .. } => {
+                obj.insert("limit".into(), json!(limit));
+                obj.insert("size".into(), json!(size));
+            }
+            Error::Timeout { timeout_ms, started, .. } => {
+                obj.insert("timeoutMs".into(), json!(timeout_ms));
+                obj.insert("timedOut".into(), json!(true));
+                obj.insert("started".into(), json!(started));
+            }
+            Error::Aborted { reason, started, .. } => {
+                obj.insert("reason".into(), json!(reason));
+                obj.insert("isCanceled".into(), json!(true));
+                obj.insert("started".into(), json!(started));
+            }
+            Error::EntrypointFailed { entrypoint, stack, message, .. } => {
+                obj.insert("entrypoint".into(), json!(entrypoint));
+                obj.insert("loadError".into(), json!({ "message": message, "stack": stack }));
+            }
+            Error::RuntimeUnavailable { runtime, path, .. } => {
+                obj.insert("runtime".into(), json!(runtime));
+                obj.insert("path".into(), json!(path));
+            }
+            Error::SandboxUnavailable { missing } => {
+                obj.insert("missing".into(), json!(missing));
+            }
+            Error::MemoryLimit { limit_mb, peak_mb, .. } => {
+                obj.insert("limit".into(), json!("memory"));
+                obj.insert("limitMb".into(), json!(limit_mb));
+                obj.insert("peakMb".into(), json!(peak_mb));
+            }
+            Error::CpuLimit { limit_ms, .. } => {
+                obj.insert("limit".into(), json!("cpu"));
+                obj.insert("limitMs".into(), json!(limit_ms));
+            }
+            Error::ProcessLimit { limit, .. } => {
+                obj.insert("limit".into(), json!("processes"));
+                obj.insert("maxProcesses".into(), json!(limit));
+            }
+            Error::QueueFull { max_queue, .. } => {
+                obj.insert("maxQueue".into(), json!(max_queue));
+            }
+            _ => {}
+        }
+        v
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_serialises_with_class_code_and_message() {
+        let call = CallId { tool_id: "greet".into(), tool_exec_id: "x1".into() };
+        let e = Error::Timeout { call, timeout_ms: 100, started: true, exit: ExitInfo::default() };
+        let v = e.to_json();
+        assert_eq!(v["class"], "TimeoutError");
+        assert_eq!(v["code"], "ERR_TOOL_TIMEOUT");
+        assert_eq!(v["toolId"], "greet");
+        assert!(v["message"].as_str().unwrap().contains("timeout of 100 ms"));
+    }
+
+    #[test]
+    fn process_exit_message_names_signal_and_stderr_tail() {
+        let exit = ExitInfo {
+            exit_code: None,
+            signal: Some("SIGSEGV".into()),
+            stderr: "warming up\nboom\n".into(),
+            stdout: String::new(),
+        };
+        let e = Error::ProcessExited { call: CallId::default(), exit };
+        let m = e.to_string();
+        assert!(m.contains("killed by SIGSEGV"), "{m}");
+        assert!(m.ends_with(": boom"), "{m}");
+    }
+}

@@ -1,0 +1,28 @@
+//! The worker harness: a small ES module embedded in the binary and written once per runtime
+//! into the runtime's private directory with `workerFilePerm`.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub const WORKER_SOURCE: &str = include_str!("worker.mjs");
+pub const WORKER_FILE_NAME: &str = "worker.mjs";
+
+/// Writes the harness into `dir` with mode `perm` and returns its path.
+pub fn write_worker(dir: &Path, perm: u32) -> Result<PathBuf> {
+    let path = dir.join(WORKER_FILE_NAME);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(perm)
+        .open(&path)
+        .map_err(|e| Error::internal(format!("cannot write the worker harness to {}: {e}", path.display())))?;
+    f.write_all(WORKER_SOURCE.as_bytes())
+        .map_err(|e| Error::internal(format!("cannot write the worker harness: {e}")))?;
+    // The process umask may have narrowed the mode; the configured one is what was asked for.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm))
+        .map_err(|e| Error::internal(format!("cannot set the worker harness mode: {e}")))?;
+    Ok(path)
+}

@@ -1,0 +1,210 @@
+// Worker harness: the only code of ours that runs inside a tool's process (bun or node).
+// It imports the entrypoint, reads calls from fd 3, runs the tool and writes the outcome back on
+// fd 3, so the tool's own stdout and stderr can never corrupt a result. One line per frame:
+// "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
+// are enforced by the host, not by this file.
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+
+const CHANNEL_FD = 3;
+const isBun = typeof globalThis.Bun !== "undefined";
+// Captured before the tool's module runs, so a tool that replaces globals cannot break framing.
+const stringify = JSON.stringify;
+const parse = JSON.parse;
+const toolsEntry = process.argv[2];
+const encoder = new TextEncoder();
+
+function writeAll(text) {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += fs.writeSync(CHANNEL_FD, bytes, off, bytes.length - off);
+    } catch (e) {
+      if (e && e.code === "EAGAIN") {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+let send;
+if (isBun) {
+  send = (tag, payload) => writeAll(`${tag} ${payload}\n`);
+} else {
+  const net = await import("node:net");
+  const socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  send = (tag, payload) => {
+    socket.write(`${tag} ${payload}\n`);
+  };
+  startReading((onChunk, onEnd) => {
+    socket.on("data", onChunk);
+    socket.on("end", onEnd);
+    socket.on("error", onEnd);
+  });
+}
+if (isBun) {
+  startReading(async (onChunk, onEnd) => {
+    try {
+      const reader = globalThis.Bun.file(CHANNEL_FD).stream().getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        onChunk(value);
+      }
+    } catch {}
+    onEnd();
+  });
+}
+
+send("hello", stringify({ pid: process.pid }));
+
+let controller = null;
+let calls = 0;
+const moduleReady = import(pathToFileURL(toolsEntry).href).then(
+  (mod) => {
+    send("loaded", "{}");
+    return mod;
+  },
+  (err) => {
+    send("loaderr", stringify(describe(err)));
+    return null;
+  },
+);
+
+process.on("SIGTERM", () => {
+  if (controller) controller.abort(new DOMException("the call was terminated", "AbortError"));
+});
+
+function startReading(attach) {
+  const decoder = new TextDecoder();
+  let pending = "";
+  attach(
+    (chunk) => {
+      pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        onFrame(line);
+      }
+    },
+    () => {
+      // The host went away: nothing can receive a result any more.
+      process.exit(0);
+    },
+  );
+}
+
+function onFrame(line) {
+  const space = line.indexOf(" ");
+  const tag = space < 0 ? line : line.slice(0, space);
+  const body = space < 0 ? "" : line.slice(space + 1);
+  if (tag === "call") {
+    let req;
+    try {
+      req = parse(body);
+    } catch (e) {
+      send("err", stringify({ name: "ProtocolError", message: `malformed call frame: ${e.message}`, nonError: false }));
+      return;
+    }
+    runCall(req);
+  } else if (tag === "cancel") {
+    let reason = "aborted";
+    try {
+      reason = parse(body).reason;
+    } catch {}
+    if (controller) {
+      const name = reason === "timeout" ? "TimeoutError" : "AbortError";
+      controller.abort(new DOMException(`the call was cancelled (${reason})`, name));
+    }
+  } else if (tag === "env") {
+    // Warm workers receive the call's environment just before the call.
+    const next = parse(body);
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, next);
+  }
+}
+
+function collectTools(mod) {
+  const tools = new Map();
+  for (const name of Object.keys(mod)) {
+    if (name === "default") continue;
+    if (typeof mod[name] === "function") tools.set(name, mod[name]);
+  }
+  const def = mod.default;
+  if (def !== null && typeof def === "object") {
+    for (const name of Object.keys(def)) {
+      if (Object.prototype.hasOwnProperty.call(def, name) && typeof def[name] === "function") {
+        tools.set(name, def[name]);
+      }
+    }
+  }
+  return tools;
+}
+
+async function runCall(req) {
+  calls += 1;
+  const mod = await moduleReady;
+  if (mod === null) return; // loaderr already sent
+  const tools = collectTools(mod);
+  const tool = tools.get(req.toolId);
+  if (typeof tool !== "function") {
+    send("notfound", stringify({ available: [...tools.keys()].sort() }));
+    return;
+  }
+  controller = new AbortController();
+  const context = { toolId: req.toolId, toolExecId: req.toolExecId, signal: controller.signal };
+  let value;
+  try {
+    value = await tool(req.input, req.config ?? null, context);
+  } catch (err) {
+    send("err", stringify(describe(err)));
+    return;
+  }
+  let json;
+  try {
+    json = value === undefined ? "" : stringify(value);
+  } catch (err) {
+    send("badout", stringify({ reason: `the result is not JSON-serialisable: ${safeString(err && err.message)}` }));
+    return;
+  }
+  if (json === undefined) {
+    send("badout", stringify({ reason: `the result is not JSON-serialisable (a ${typeof value})` }));
+    return;
+  }
+  send("ok", json);
+}
+
+function safeString(v) {
+  try {
+    return String(v);
+  } catch {
+    return "<unprintable>";
+  }
+}
+
+function describe(err) {
+  try {
+    if (err instanceof Error || (err !== null && typeof err === "object" && "message" in err && "stack" in err)) {
+      return {
+        name: safeString(err.name ?? "Error"),
+        message: safeString(err.message ?? ""),
+        stack: typeof err.stack === "string" ? err.stack : null,
+        code: err.code === undefined || err.code === null ? null : safeString(err.code),
+        nonError: false,
+      };
+    }
+    let message;
+    try {
+      message = typeof err === "string" ? err : stringify(err);
+    } catch {}
+    if (typeof message !== "string") message = safeString(err);
+    const code = err !== null && typeof err === "object" && err.code != null ? safeString(err.code) : null;
+    return { name: "NonError", message, stack: null, code, nonError: true };
+  } catch {
+    return { name: "NonError", message: "<unprintable thrown value>", stack: null, code: null, nonError: true };
+  }
+}

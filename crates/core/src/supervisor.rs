@@ -1,0 +1,226 @@
+//! Process supervision: spawning a runtime in its own process group with a private channel on
+//! fd 3, capturing the tails of stdout/stderr without ever blocking the child, and killing the
+//! whole group. The sandbox is entered between fork and exec; this module owns the `execve` so
+//! the sandbox's seccomp filter can tell the runtime's own exec from any later one.
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinHandle;
+
+use crate::sandbox::ChildSandbox;
+
+/// The fd on which the harness finds its channel to the host.
+pub const CHANNEL_FD: RawFd = 3;
+
+/// The last `cap` bytes a stream produced, and how many it produced in all.
+#[derive(Debug, Default)]
+pub struct Tail {
+    buf: std::collections::VecDeque<u8>,
+    cap: usize,
+    pub total: u64,
+}
+
+impl Tail {
+    pub fn new(cap: usize) -> Self {
+        Tail { buf: Default::default(), cap, total: 0 }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        if self.cap == 0 {
+            return;
+        }
+        let data = if data.len() > self.cap { &data[data.len() - self.cap..] } else { data };
+        let overflow = (self.buf.len() + data.len()).saturating_sub(self.cap);
+        self.buf.drain(..overflow);
+        self.buf.extend(data);
+    }
+
+    pub fn text(&self) -> String {
+        let (a, b) = self.buf.as_slices();
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        String::from_utf8_lossy(&v).into_owned()
+    }
+}
+
+pub type SharedTail = Arc<Mutex<Tail>>;
+
+pub struct SpawnRequest {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub sandbox: Option<Arc<ChildSandbox>>,
+    pub tail_cap: usize,
+}
+
+pub struct Spawned {
+    pub child: tokio::process::Child,
+    pub pid: i32,
+    pub channel: tokio::net::UnixStream,
+    pub stdout: SharedTail,
+    pub stderr: SharedTail,
+    pub capture: Vec<JoinHandle<()>>,
+}
+
+/// Pointers for `execve`, built in the parent so the child only makes syscalls.
+struct ExecImage {
+    _strings: Vec<CString>,
+    path: *const libc::c_char,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the pointers refer into `_strings`, owned by the same struct and never mutated; the
+// struct is only read, in the forked child.
+unsafe impl Send for ExecImage {}
+unsafe impl Sync for ExecImage {}
+
+fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in an argument"))
+}
+
+impl ExecImage {
+    fn new(req: &SpawnRequest) -> io::Result<Self> {
+        let path = cstring(req.program.as_os_str().as_bytes())?;
+        let mut strings = vec![path];
+        let mut argv_idx = vec![0usize];
+        for a in &req.args {
+            strings.push(cstring(a.as_bytes())?);
+            argv_idx.push(strings.len() - 1);
+        }
+        let mut env_idx = Vec::new();
+        for (k, v) in &req.env {
+            strings.push(cstring(format!("{k}={v}").as_bytes())?);
+            env_idx.push(strings.len() - 1);
+        }
+        let ptr = |i: usize| strings[i].as_ptr();
+        let mut argv: Vec<_> = argv_idx.iter().map(|&i| ptr(i)).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<_> = env_idx.iter().map(|&i| ptr(i)).collect();
+        envp.push(std::ptr::null());
+        let path = strings[0].as_ptr();
+        Ok(ExecImage { _strings: strings, path, argv, envp })
+    }
+}
+
+/// Moves `fd` to a number >= 10 (close-on-exec), so the stdio set-up in the child can never
+/// clobber it even when the host runs with fds 0-2 closed.
+fn high_fd(fd: OwnedFd) -> io::Result<OwnedFd> {
+    let n = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+pub fn spawn(req: SpawnRequest) -> io::Result<Spawned> {
+    let (parent_end, child_end) = std::os::unix::net::UnixStream::pair()?;
+    let child_end = high_fd(OwnedFd::from(child_end))?;
+    let child_fd = child_end.as_raw_fd();
+    let image = Arc::new(ExecImage::new(&req)?);
+    let host_pid = std::process::id() as i32;
+
+    let mut cmd = std::process::Command::new(&req.program);
+    cmd.current_dir(&req.cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let sandbox = req.sandbox.clone();
+    let exec = image.clone();
+    // SAFETY: the closure runs in the forked child and only makes raw syscalls on memory that
+    // was fully built before the fork (no allocation, no locks).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(child_fd, CHANNEL_FD) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // If the orchestrator dies, its tools die with it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            if libc::getppid() != host_pid {
+                libc::_exit(1);
+            }
+            if let Some(sb) = &sandbox {
+                sb.enter(exec.path)?;
+            }
+            libc::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr());
+            Err(io::Error::last_os_error())
+        });
+    }
+    let mut child = tokio::process::Command::from(cmd).kill_on_drop(true).spawn()?;
+    drop(child_end);
+    let pid = child.id().map(|p| p as i32).unwrap_or(0);
+    parent_end.set_nonblocking(true)?;
+    let channel = tokio::net::UnixStream::from_std(parent_end)?;
+
+    let stdout = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
+    let stderr = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
+    let mut capture = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        capture.push(tokio::spawn(drain(out, stdout.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        capture.push(tokio::spawn(drain(err, stderr.clone())));
+    }
+    Ok(Spawned { child, pid, channel, stdout, stderr, capture })
+}
+
+/// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(mut r: R, tail: SharedTail) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => tail.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]),
+        }
+    }
+}
+
+/// Sends `sig` to every process in the group led by `pgid`. A group that is already gone is
+/// not an error.
+pub fn kill_group(pgid: i32, sig: libc::c_int) {
+    if pgid > 0 {
+        unsafe {
+            libc::kill(-pgid, sig);
+        }
+    }
+}
+
+pub fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {sig}"))
+}
+
+pub fn is_transient_spawn_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN | libc::ETXTBSY | libc::ENOMEM | libc::EMFILE | libc::ENFILE | libc::EINTR | libc::EBUSY)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_bytes_and_counts_all() {
+        let mut t = Tail::new(5);
+        t.push(b"hello ");
+        t.push(b"world");
+        assert_eq!(t.text(), "world");
+        assert_eq!(t.total, 11);
+        t.push(b"0123456789");
+        assert_eq!(t.text(), "56789");
+    }
+}
