@@ -63,3 +63,13 @@ impl ChildSandbox {
         Ok(())
     }
 }
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    pub landlock_abi: Option<u32>,
+}
+
+pub fn capabilities() -> Capabilities {
+    Capabilities { landlock_abi: None }
+}

@@ -1,0 +1,452 @@
+// Behaviour of the core API with real bun and node processes.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  AbortError,
+  ConfigError,
+  ProcessError,
+  type Runtime,
+  RuntimeFactory,
+  TimeoutError,
+  ToolExecutionError,
+  ValidationError,
+  newDefaultFactory,
+} from "tool-runtime";
+import { FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, zombieChildren } from "./helpers";
+
+for (const runtimeType of RUNTIMES) {
+  describe(`core on ${runtimeType}`, () => {
+    let rt: Runtime;
+    before(async () => {
+      rt = await makeRuntime({ runtimeType });
+    });
+    after(async () => {
+      await rt.close();
+    });
+
+    it("reports its runtime type and global timeout", () => {
+      assert.equal(rt.runtimeType, runtimeType);
+      assert.equal(rt.getGlobalTimeout(), 5000);
+    });
+
+    it("runs a named-export tool and returns its object", async () => {
+      assert.deepEqual(await rt.executeTool("greet", "g-1", { name: "Ada" }), { message: "Hello, Ada!" });
+    });
+
+    it("runs tools that are own properties of the default export, with slashes in their ids", async () => {
+      assert.deepEqual(await rt.executeTool("category/tool-name", "d-1", { a: 1 }), { fromDefault: true, input: { a: 1 } });
+      assert.deepEqual(await rt.executeTool("math/add", "d-2", { a: 2, b: 3 }), { sum: 5 });
+    });
+
+    it("passes input, config and a context with ids and a signal", async () => {
+      const out = await rt.executeTool("echo", "ctx-1", { x: [1, "two"] }, {}, { config: { mode: "fast" } });
+      assert.deepEqual(out, { input: { x: [1, "two"] }, config: { mode: "fast" }, toolId: "echo", toolExecId: "ctx-1" });
+      const noConfig = await rt.executeTool("echo", "ctx-2", {});
+      assert.equal(noConfig.config, null);
+    });
+
+    it("wraps non-object results and maps undefined to {}", async () => {
+      assert.deepEqual(await rt.executeTool("number", "w-1"), { value: 42 });
+      assert.deepEqual(await rt.executeTool("text", "w-2"), { value: "plain" });
+      assert.deepEqual(await rt.executeTool("list", "w-3"), { value: [1, 2, 3] });
+      assert.deepEqual(await rt.executeTool("nullish", "w-4"), { value: null });
+      assert.deepEqual(await rt.executeTool("nothing", "w-5"), {});
+    });
+
+    it("keeps console noise and stdout writes out of the result", async () => {
+      assert.deepEqual(await rt.executeTool("noisy", "n-1"), { clean: true });
+    });
+
+    it("returns a 5 MiB result intact", async () => {
+      const bytes = 5 * 1024 * 1024;
+      const out = (await rt.executeTool("big", "b-1", { bytes })) as { data: string };
+      assert.equal(out.data.length, bytes);
+    });
+
+    it("rejects a result over maxOutputBytes with ERR_OUTPUT_TOO_LARGE", async () => {
+      const small = await makeRuntime({ runtimeType, maxOutputBytes: 1024 });
+      try {
+        await assert.rejects(small.executeTool("big", "b-2", { bytes: 4096 }), (e: any) => {
+          assert.ok(e instanceof ToolExecutionError);
+          assert.equal(e.code, "ERR_OUTPUT_TOO_LARGE");
+          assert.equal(e.limit, 1024);
+          return true;
+        });
+        assert.deepEqual(await small.executeTool("big", "b-3", { bytes: 100 }), { data: "x".repeat(100) });
+      } finally {
+        await small.close();
+      }
+    });
+
+    it("rejects values JSON cannot carry with ERR_INVALID_OUTPUT", async () => {
+      for (const tool of ["bigint", "cyclic"]) {
+        await assert.rejects(rt.executeTool(tool, "io-1"), (e: any) => {
+          assert.ok(e instanceof ToolExecutionError, String(e));
+          assert.equal(e.code, "ERR_INVALID_OUTPUT");
+          assert.equal(e.toolId, tool);
+          return true;
+        });
+      }
+    });
+
+    it("reports a thrown Error as ERR_TOOL_FAILED with its name, message, stack and code", async () => {
+      await assert.rejects(rt.executeTool("fails", "f-1"), (e: any) => {
+        assert.ok(e instanceof ToolExecutionError);
+        assert.equal(e.code, "ERR_TOOL_FAILED");
+        assert.equal(e.toolId, "fails");
+        assert.equal(e.toolExecId, "f-1");
+        assert.equal(e.cause.name, "TypeError");
+        assert.equal(e.cause.message, "bad input");
+        assert.equal(e.cause.code, "E_BAD_INPUT");
+        assert.match(e.cause.stack, /bad input/);
+        return true;
+      });
+      await assert.rejects(rt.executeTool("rejects", "f-2"), (e: any) => e.code === "ERR_TOOL_FAILED" && e.cause.name === "RangeError");
+    });
+
+    it("reports thrown non-Errors too", async () => {
+      await assert.rejects(rt.executeTool("throwsString", "f-3"), (e: any) => {
+        assert.equal(e.code, "ERR_TOOL_FAILED");
+        assert.equal(e.cause.message, "just a string");
+        assert.equal(e.cause.nonError, true);
+        return true;
+      });
+      await assert.rejects(rt.executeTool("throwsObject", "f-4"), (e: any) => {
+        assert.equal(e.cause.code, "E_OBJ");
+        assert.match(e.cause.message, /E_OBJ/);
+        return true;
+      });
+    });
+
+    it("lists the available tools when one is not found, and never exposes inherited properties", async () => {
+      await assert.rejects(rt.executeTool("missing", "m-1"), (e: any) => {
+        assert.equal(e.code, "ERR_TOOL_NOT_FOUND");
+        assert.ok(e.availableTools.includes("greet"));
+        assert.ok(e.availableTools.includes("category/tool-name"));
+        assert.match(e.message, /greet/);
+        return true;
+      });
+      for (const inherited of ["constructor", "toString", "hasOwnProperty"]) {
+        await assert.rejects(rt.executeTool(inherited, "m-2"), (e: any) => e.code === "ERR_TOOL_NOT_FOUND");
+      }
+    });
+
+    it("reports a tool that exits or crashes as ProcessError with exit code or signal", async () => {
+      await assert.rejects(rt.executeTool("exits", "p-1", { code: 3 }), (e: any) => {
+        assert.ok(e instanceof ProcessError);
+        assert.equal(e.code, "ERR_PROCESS_EXITED");
+        assert.equal(e.exitCode, 3);
+        return true;
+      });
+      await assert.rejects(rt.executeTool("crashes", "p-2"), (e: any) => {
+        assert.ok(e instanceof ProcessError);
+        assert.equal(e.signal, "SIGSEGV");
+        return true;
+      });
+    });
+
+    it("times out a 2 s tool at 100 ms, fires its signal and kills the process", async () => {
+      const dir = tempDir();
+      const mark = path.join(dir, "aborted");
+      const t0 = performance.now();
+      await assert.rejects(rt.executeToolWithTimeout("sleeps", "t-1", { ms: 2000, markAbort: mark }, {}, 100), (e: any) => {
+        assert.ok(e instanceof TimeoutError);
+        assert.ok(e instanceof ToolExecutionError);
+        assert.equal(e.code, "ERR_TOOL_TIMEOUT");
+        assert.match(e.message, /timeout/);
+        assert.match(e.message, /100/);
+        assert.equal(e.timeoutMs, 100);
+        return true;
+      });
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 100 + 400, `rejected after ${elapsed.toFixed(0)} ms`);
+      // The tool saw its signal fire (it writes the reason's name when aborted).
+      for (let i = 0; i < 50 && !fs.existsSync(mark); i++) await sleep(20);
+      assert.equal(fs.readFileSync(mark, "utf8"), "TimeoutError");
+    });
+
+    it("kills a grandchild when the call times out: its marker file never appears", async () => {
+      const dir = tempDir();
+      const marker = path.join(dir, "marker");
+      const pidFile = path.join(dir, "pid");
+      const wide = await makeRuntime({ runtimeType, permissions: ["--allow-all"] });
+      try {
+        await assert.rejects(
+          wide.executeToolWithTimeout("spawnsGrandchild", "gc-1", { marker, pidFile, ms: 1500 }, {}, 400),
+          (e: any) => e.code === "ERR_TOOL_TIMEOUT",
+        );
+        const pid = Number(fs.readFileSync(pidFile, "utf8"));
+        assert.ok(pid > 0);
+        await sleep(2000);
+        assert.equal(fs.existsSync(marker), false, "the grandchild outlived the timeout");
+        assert.equal(processAlive(pid), false);
+      } finally {
+        await wide.close();
+      }
+    });
+
+    it("aborts with an already-aborted signal without starting anything", async () => {
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(rt.executeTool("greet", "a-1", { name: "x" }, {}, { signal: ac.signal }), (e: any) => {
+        assert.ok(e instanceof AbortError);
+        assert.equal(e.name, "AbortError");
+        assert.equal(e.code, "ERR_ABORTED");
+        assert.equal(e.started, false);
+        return true;
+      });
+    });
+
+    it("aborts a running call, firing the tool's signal", async () => {
+      const dir = tempDir();
+      const mark = path.join(dir, "aborted");
+      const ac = new AbortController();
+      const p = rt.executeTool("sleeps", "a-2", { ms: 5000, markAbort: mark }, {}, { signal: ac.signal });
+      await sleep(300);
+      const t0 = performance.now();
+      ac.abort();
+      await assert.rejects(p, (e: any) => e instanceof AbortError && e.code === "ERR_ABORTED");
+      assert.ok(performance.now() - t0 < 200);
+      for (let i = 0; i < 50 && !fs.existsSync(mark); i++) await sleep(20);
+      assert.equal(fs.readFileSync(mark, "utf8"), "AbortError");
+    });
+
+    it("runs 20 calls concurrently", async () => {
+      const calls = Array.from({ length: 20 }, (_, i) => rt.executeTool("math/add", `c-${i}`, { a: i, b: 1 }));
+      const results = await Promise.all(calls);
+      assert.deepEqual(
+        results.map((r) => r.sum),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    });
+
+    it("gives the tool a clean environment with a private temp dir that is removed afterwards", async () => {
+      process.env.TOOL_RUNTIME_TEST_SECRET = "leak";
+      try {
+        const out = (await rt.executeTool("readEnv", "e-1", { names: ["TOOL_RUNTIME_TEST_SECRET", "API_KEY"] }, { API_KEY: "k" })) as any;
+        assert.deepEqual(out.env, { TOOL_RUNTIME_TEST_SECRET: null, API_KEY: "k" });
+        assert.deepEqual(out.all, ["API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
+      } finally {
+        delete process.env.TOOL_RUNTIME_TEST_SECRET;
+      }
+      const info = (await rt.executeTool("tmpInfo", "e-2")) as { dir: string };
+      await sleep(300);
+      assert.equal(fs.existsSync(info.dir), false, "the call's temp dir was not removed");
+    });
+
+    it("answers at once when a tool returns but keeps its event loop alive", async () => {
+      const t0 = performance.now();
+      assert.deepEqual(await rt.executeToolWithTimeout("keepsAlive", "k-1", {}, {}, 3000), { returned: true });
+      assert.ok(performance.now() - t0 < 2000);
+    });
+
+    it("leaves no zombie children behind", async () => {
+      await Promise.allSettled([
+        rt.executeTool("greet", "z-1", { name: "a" }),
+        rt.executeTool("exits", "z-2", { code: 1 }),
+        rt.executeToolWithTimeout("sleeps", "z-3", { ms: 5000 }, {}, 100),
+      ]);
+      await sleep(1000);
+      assert.deepEqual(zombieChildren(), []);
+    });
+  });
+}
+
+describe("argument validation", () => {
+  let rt: Runtime;
+  before(async () => {
+    rt = await makeRuntime({ runtimeType: "bun" });
+  });
+  after(async () => {
+    await rt.close();
+  });
+
+  it("refuses unsafe tool ids before starting anything", async () => {
+    for (const id of ["", "/etc/passwd", "../up", "a/../b", ".hidden", "a b", "x;y"]) {
+      await assert.rejects(rt.executeTool(id, "v-1"), (e: any) => {
+        assert.ok(e instanceof ValidationError, `${id}: ${e}`);
+        assert.equal(e.code, "ERR_INVALID_ARGUMENT");
+        return true;
+      });
+    }
+  });
+
+  it("refuses bad env names, injection variables and values with NUL, CR or LF", async () => {
+    for (const env of [{ lower: "x" }, { "A-B": "x" }, { LD_PRELOAD: "/x.so" }, { NODE_OPTIONS: "--require x" }, { BUN_OPTIONS: "x" }, { A: "x\ny" }, { A: "x\ry" }, { A: "x\0y" }]) {
+      await assert.rejects(rt.executeTool("greet", "v-2", { name: "x" }, env as Record<string, string>), (e: any) => {
+        assert.equal(e.code, "ERR_INVALID_ARGUMENT", JSON.stringify(env));
+        return true;
+      });
+    }
+  });
+
+  it("refuses inputs JSON cannot carry", async () => {
+    await assert.rejects(rt.executeTool("echo", "v-3", { n: 1n }), (e: any) => e instanceof ValidationError);
+  });
+
+  it("refuses bad timeouts", async () => {
+    for (const t of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(rt.executeToolWithTimeout("greet", "v-4", {}, {}, t), (e: any) => e.code === "ERR_INVALID_ARGUMENT");
+    }
+  });
+});
+
+describe("entrypoints", () => {
+  for (const runtimeType of RUNTIMES) {
+    it(`${runtimeType}: a syntax error, a throw at import and a missing file fail at once with ERR_ENTRYPOINT_FAILED`, async () => {
+      for (const entrypointPath of ["syntax-error.mjs", "throws-at-import.mjs", "does-not-exist.mjs"]) {
+        const rt = await makeRuntime({ runtimeType, entrypointPath });
+        try {
+          const t0 = performance.now();
+          await assert.rejects(rt.executeTool("anything", "ep-1"), (e: any) => {
+            assert.ok(e instanceof ProcessError, `${entrypointPath}: ${e}`);
+            assert.equal(e.code, "ERR_ENTRYPOINT_FAILED", entrypointPath);
+            return true;
+          });
+          // Not retried: a load error is not a start failure.
+          assert.ok(performance.now() - t0 < 2000, `${entrypointPath} took ${performance.now() - t0} ms`);
+        } finally {
+          await rt.close();
+        }
+      }
+      const rt = await makeRuntime({ runtimeType, entrypointPath: "throws-at-import.mjs" });
+      await assert.rejects(rt.executeTool("x", "ep-2"), (e: any) => {
+        assert.match(e.message, /boom at import/);
+        assert.match(e.loadError.stack ?? "", /boom at import/);
+        return true;
+      });
+      await rt.close();
+    });
+  }
+
+  it("bun runs a TypeScript entrypoint", async () => {
+    const rt = await makeRuntime({ runtimeType: "bun", entrypointPath: "tools.ts" });
+    try {
+      assert.deepEqual(await rt.executeTool("greet", "ts-1", { name: "TS" }), { message: "Hello, TS!" });
+      assert.deepEqual(await rt.executeTool("typed", "ts-2", { n: 21 }), { value: 42 });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("node 20 refuses a TypeScript entrypoint with ERR_INVALID_CONFIG", async (t) => {
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    if (major > 22 || (major === 22 && minor >= 6)) {
+      t.diagnostic("this node can run TypeScript");
+      return;
+    }
+    await assert.rejects(makeRuntime({ runtimeType: "node", entrypointPath: "tools.ts" }), (e: any) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.code, "ERR_INVALID_CONFIG");
+      assert.match(e.message, /TypeScript/);
+      return true;
+    });
+  });
+});
+
+describe("runtime lifecycle", () => {
+  it("rejects an unknown runtimeType listing the supported ones", async () => {
+    await assert.rejects(new RuntimeFactory(FIXTURES).createRuntime({ runtimeType: "deno" as any }), (e: any) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.code, "ERR_INVALID_CONFIG");
+      assert.match(e.message, /bun, node/);
+      return true;
+    });
+  });
+
+  it("rejects a missing runtime binary with ERR_RUNTIME_UNAVAILABLE", async () => {
+    await assert.rejects(makeRuntime({ runtimePath: "/nonexistent/bun" }), (e: any) => {
+      assert.ok(e instanceof ProcessError);
+      assert.equal(e.code, "ERR_RUNTIME_UNAVAILABLE");
+      return true;
+    });
+  });
+
+  it("close is idempotent and later calls reject clearly", async () => {
+    const rt = await newDefaultFactory(FIXTURES).createRuntime({ entrypointPath: "tools.mjs" });
+    await rt.close();
+    await rt.close();
+    await assert.rejects(rt.executeTool("greet", "cl-1", { name: "x" }), (e: any) => {
+      assert.equal(e.code, "ERR_RUNTIME_CLOSED");
+      assert.match(e.message, /closed/);
+      return true;
+    });
+  });
+
+  it("close aborts calls in flight and leaves no process behind", async () => {
+    const rt = await makeRuntime({ runtimeType: "bun" });
+    const rejected = assert.rejects(rt.executeTool("sleeps", "cl-2", { ms: 10000 }), (e: any) => e.code === "ERR_RUNTIME_CLOSED");
+    await sleep(300);
+    await rt.close();
+    await rejected;
+    assert.deepEqual(zombieChildren(), []);
+  });
+});
+
+describe("start failures", () => {
+  it("retries a runtime that fails its first two starts, within the backoff bounds", async () => {
+    const dir = tempDir();
+    const counter = path.join(dir, "count");
+    const wrapper = path.join(dir, "flaky-bun");
+    const bun = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nn=$(cat ${counter} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > ${counter}\necho "start $n $(date +%s%N)" >> ${counter}.log\nif [ $n -le 2 ]; then echo "flaky start $n" >&2; exit 1; fi\nexec ${bun} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const rt = await makeRuntime({
+      runtimeType: "bun",
+      runtimePath: wrapper,
+      sandbox: "off",
+      backoffInitialIntervalMs: 50,
+      backoffMaxIntervalMs: 80,
+      backoffMaxElapsedTimeMs: 5000,
+    });
+    try {
+      assert.deepEqual(await rt.executeTool("greet", "r-1", { name: "retry" }), { message: "Hello, retry!" });
+      const starts = fs
+        .readFileSync(`${counter}.log`, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => Number(l.split(" ")[2]) / 1e6);
+      assert.equal(starts.length, 3);
+      for (let i = 1; i < starts.length; i++) {
+        const gap = starts[i] - starts[i - 1];
+        assert.ok(gap >= 50, `gap ${gap.toFixed(1)} ms is under the initial interval`);
+        assert.ok(gap < 80 + 250, `gap ${gap.toFixed(1)} ms is far over the max interval`);
+      }
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("gives up after backoffMaxElapsedTimeMs with a ProcessError carrying stderr", async () => {
+    const dir = tempDir();
+    const wrapper = path.join(dir, "broken-bun");
+    fs.writeFileSync(wrapper, "#!/bin/sh\necho 'cannot start today' >&2\nexit 7\n", { mode: 0o755 });
+    const rt = await makeRuntime({
+      runtimeType: "bun",
+      runtimePath: wrapper,
+      sandbox: "off",
+      backoffInitialIntervalMs: 20,
+      backoffMaxIntervalMs: 40,
+      backoffMaxElapsedTimeMs: 300,
+    });
+    try {
+      const t0 = performance.now();
+      await assert.rejects(rt.executeTool("greet", "r-2", { name: "x" }), (e: any) => {
+        assert.ok(e instanceof ProcessError);
+        assert.equal(e.code, "ERR_PROCESS_EXITED");
+        assert.equal(e.exitCode, 7);
+        assert.match(e.stderr, /cannot start today/);
+        return true;
+      });
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed >= 200 && elapsed < 3000, `gave up after ${elapsed.toFixed(0)} ms`);
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -1,0 +1,205 @@
+// Public types of `tool-runtime`. Hand-written: the generated `binding.d.ts` describes the
+// internal native layer only.
+
+export type RuntimeType = "bun" | "node";
+export type SandboxMode = "strict" | "best-effort" | "off";
+
+/** JSON values a tool can take and return. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A complete runtime configuration. Durations are whole milliseconds. */
+export interface RuntimeConfig {
+  runtimeType: RuntimeType;
+  /** Entrypoint whose exports are the tools, relative to the project root. */
+  entrypointPath: string;
+  toolExecutionTimeoutMs: number;
+  /** Mode of the worker harness file the runtime writes (default 0o600). */
+  workerFilePerm: number;
+  /** Deno-style permission flags (the seed's field); the policy when `permissions` is absent. */
+  bunPermissions: string[];
+  /** Deno-style permission flags for every runtime type; overrides `bunPermissions`. */
+  permissions: string[] | null;
+  /** Extra flags passed to node. */
+  nodeOptions: string[];
+  backoffInitialIntervalMs: number;
+  backoffMaxIntervalMs: number;
+  backoffMaxElapsedTimeMs: number;
+  environment: string;
+  /** Largest result a tool may return, in bytes of JSON (default 10 MiB). */
+  maxOutputBytes: number;
+  /** How much of stdout and stderr is kept for errors, in bytes (default 1 MiB). */
+  maxStderrBytes: number;
+  /** Explicit path of the bun or node binary. */
+  runtimePath: string | null;
+  /** How hard the kernel sandbox is required (default "strict"). */
+  sandbox: SandboxMode;
+  /** Time between SIGTERM and SIGKILL when a call is timed out or aborted (default 500). */
+  killGraceMs: number;
+}
+
+export type RuntimeConfigInput = Partial<Omit<RuntimeConfig, "permissions" | "runtimePath">> & {
+  permissions?: string[] | null;
+  runtimePath?: string | null;
+};
+
+export interface ExecuteOptions {
+  /** Aborting rejects the call with `AbortError` and kills its processes. */
+  signal?: AbortSignal;
+  /** Reaches the tool as its second argument (`null` when absent). */
+  config?: JsonValue | Record<string, unknown>;
+}
+
+/** The third argument every tool receives. */
+export interface ToolContext {
+  toolId: string;
+  toolExecId: string;
+  /** Fires when the call is timed out or cancelled. */
+  signal: AbortSignal;
+}
+
+/** The shape of a tool in an entrypoint. */
+export type Tool<I = any, C = any, O = unknown> = (input: I, config: C | null, context: ToolContext) => O | Promise<O>;
+
+/** A tool's result: plain objects as returned, other JSON values as `{ value }`, `undefined` as `{}`. */
+export type ToolResult = Record<string, unknown>;
+
+export interface SandboxReport {
+  mode: SandboxMode;
+  [key: string]: unknown;
+}
+
+export interface SandboxCapabilities {
+  landlockAbi: number | null;
+  [key: string]: unknown;
+}
+
+export declare class Runtime {
+  private constructor();
+  readonly runtimeType: RuntimeType;
+  readonly runtimePath: string;
+  readonly config: RuntimeConfig;
+  readonly sandbox: SandboxReport;
+  readonly closed: boolean;
+  executeTool(
+    toolId: string,
+    toolExecId: string,
+    input?: unknown,
+    env?: Record<string, string> | null,
+    options?: ExecuteOptions,
+  ): Promise<ToolResult>;
+  executeToolWithTimeout(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    timeoutMs: number,
+    options?: ExecuteOptions,
+  ): Promise<ToolResult>;
+  /** The default per-call timeout in milliseconds. */
+  getGlobalTimeout(): number;
+  /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */
+  close(): Promise<void>;
+}
+
+export declare class RuntimeFactory {
+  constructor(projectRoot: string);
+  readonly projectRoot: string;
+  createRuntime(config?: RuntimeConfigInput): Promise<Runtime>;
+}
+
+export declare function newDefaultFactory(projectRoot?: string): RuntimeFactory;
+export declare function defaultConfig(): RuntimeConfig;
+export declare function testConfig(): RuntimeConfig;
+export declare function fromAppConfig(appConfig: { environment?: string; toolExecutionTimeoutMs?: number; [key: string]: unknown }): RuntimeConfig;
+export declare function configFromEnv(env?: Record<string, string | undefined>): RuntimeConfig;
+export declare function isValidRuntimeType(s: unknown): s is RuntimeType;
+export declare function isBunAvailable(): boolean;
+export declare function isNodeAvailable(): boolean;
+/** A unique, sortable execution id. */
+export declare function newId(): string;
+export declare function sandboxCapabilities(): SandboxCapabilities;
+
+export declare const RuntimeTypeBun: "bun";
+export declare const RuntimeTypeNode: "node";
+export declare const SupportedRuntimeTypes: readonly RuntimeType[];
+
+export type ErrorCode =
+  | "ERR_INVALID_CONFIG"
+  | "ERR_INVALID_ARGUMENT"
+  | "ERR_TOOL_FAILED"
+  | "ERR_TOOL_NOT_FOUND"
+  | "ERR_OUTPUT_TOO_LARGE"
+  | "ERR_INVALID_OUTPUT"
+  | "ERR_TOOL_TIMEOUT"
+  | "ERR_ABORTED"
+  | "ERR_PROCESS_EXITED"
+  | "ERR_ENTRYPOINT_FAILED"
+  | "ERR_RUNTIME_UNAVAILABLE"
+  | "ERR_SANDBOX_UNAVAILABLE"
+  | "ERR_MEMORY_LIMIT"
+  | "ERR_CPU_LIMIT"
+  | "ERR_PROCESS_LIMIT"
+  | "ERR_QUEUE_FULL"
+  | "ERR_RUNTIME_CLOSED"
+  | "ERR_INTERNAL";
+
+/** Base of every error this package rejects with. */
+export declare class ToolRuntimeError extends Error {
+  readonly code: ErrorCode;
+}
+
+/** What a tool threw, rebuilt as an Error (`nonError` is true for thrown non-Errors). */
+export interface ThrownCause extends Error {
+  code?: string;
+  nonError?: boolean;
+}
+
+export declare class ToolExecutionError extends ToolRuntimeError {
+  readonly toolId: string;
+  readonly toolExecId: string;
+  /** For `ERR_TOOL_FAILED`: what the tool threw. */
+  readonly cause?: ThrownCause;
+  /** For `ERR_TOOL_NOT_FOUND`: the tools the entrypoint exports. */
+  readonly availableTools?: string[];
+  /** For `ERR_OUTPUT_TOO_LARGE`: the limit and the size seen, in bytes. */
+  readonly limit?: number | string;
+  readonly size?: number;
+}
+
+export declare class TimeoutError extends ToolExecutionError {
+  readonly code: "ERR_TOOL_TIMEOUT";
+  readonly timeoutMs: number;
+  readonly timedOut: true;
+  /** False when the call timed out while waiting to start. */
+  readonly started: boolean;
+  readonly stderr?: string;
+}
+
+export declare class AbortError extends ToolExecutionError {
+  readonly code: "ERR_ABORTED";
+  readonly isCanceled: true;
+  readonly started: boolean;
+}
+
+export declare class ProcessError extends ToolRuntimeError {
+  readonly toolId?: string;
+  readonly toolExecId?: string;
+  readonly exitCode: number | null;
+  /** Signal name such as `SIGKILL`, when the process died from a signal. */
+  readonly signal: string | null;
+  /** Tail of the child's stderr. */
+  readonly stderr: string | null;
+  readonly stdout: string | null;
+  /** For `ERR_ENTRYPOINT_FAILED`: the load error. */
+  readonly loadError?: { message: string; stack: string | null };
+  /** For the limit codes: which limit was hit. */
+  readonly limit?: string;
+}
+
+export declare class ValidationError extends ToolRuntimeError {
+  readonly code: "ERR_INVALID_ARGUMENT";
+}
+
+export declare class ConfigError extends ToolRuntimeError {
+  readonly code: "ERR_INVALID_CONFIG" | "ERR_SANDBOX_UNAVAILABLE";
+}

@@ -1,0 +1,217 @@
+//! The napi binding: converts JS values to core types and core errors to one JSON shape that
+//! the hand-written JS entry (`index.js`) turns into error classes. No behaviour lives here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use tokio_util::sync::CancellationToken;
+use tool_runtime_core::config::{self, ConfigPatch, RuntimeConfig, RuntimeType};
+use tool_runtime_core::locate::{self, RuntimeHints};
+use tool_runtime_core::{CallOptions, Error as CoreError, RuntimeFactory};
+
+/// Core errors cross the boundary as their JSON description in the message; `index.js` builds
+/// the matching error class from it.
+fn to_napi(e: CoreError) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, e.to_json().to_string())
+}
+
+fn ms(name: &str, v: f64) -> std::result::Result<u64, CoreError> {
+    if !v.is_finite() || v <= 0.0 || v.fract() != 0.0 || v > 9_007_199_254_740_991.0 {
+        return Err(CoreError::invalid_argument(format!("{name} must be a positive whole number of milliseconds, got {v}")));
+    }
+    Ok(v as u64)
+}
+
+#[napi(object)]
+pub struct BindingHints {
+    pub bun_path: Option<String>,
+    pub node_path: Option<String>,
+    pub node_version: Option<String>,
+}
+
+impl From<BindingHints> for RuntimeHints {
+    fn from(h: BindingHints) -> Self {
+        RuntimeHints {
+            bun_path: h.bun_path.map(PathBuf::from),
+            node_path: h.node_path.map(PathBuf::from),
+            node_version: h.node_version,
+        }
+    }
+}
+
+fn config_json(c: &RuntimeConfig) -> serde_json::Value {
+    serde_json::to_value(c).expect("config serialises")
+}
+
+#[napi]
+pub fn default_config() -> serde_json::Value {
+    config_json(&RuntimeConfig::default())
+}
+
+#[napi]
+pub fn test_config() -> serde_json::Value {
+    config_json(&RuntimeConfig::test())
+}
+
+/// Fills a partial config with defaults and validates it.
+#[napi]
+pub fn resolve_config(partial: serde_json::Value) -> Result<serde_json::Value> {
+    let patch = ConfigPatch::from_json(partial).map_err(to_napi)?;
+    let c = RuntimeConfig::default().apply(patch).map_err(to_napi)?;
+    Ok(config_json(&c))
+}
+
+#[napi]
+pub fn from_app_config(app: serde_json::Value) -> Result<serde_json::Value> {
+    config::from_app_config(app).map(|c| config_json(&c)).map_err(to_napi)
+}
+
+#[napi]
+pub fn config_from_env(env: HashMap<String, String>) -> Result<serde_json::Value> {
+    config::config_from_env(&env).map(|c| config_json(&c)).map_err(to_napi)
+}
+
+#[napi]
+pub fn is_valid_runtime_type(s: String) -> bool {
+    config::is_valid_runtime_type(&s)
+}
+
+#[napi]
+pub fn new_id() -> String {
+    tool_runtime_core::ids::new_id()
+}
+
+/// The path of the runtime binary that `createRuntime` would use, or `null`.
+#[napi]
+pub fn find_runtime(runtime_type: String, hints: BindingHints) -> Option<String> {
+    let t = RuntimeType::parse(&runtime_type).ok()?;
+    locate::locate_runtime(t, None, &hints.into()).ok().map(|p| p.display().to_string())
+}
+
+#[napi]
+pub fn sandbox_capabilities() -> serde_json::Value {
+    serde_json::to_value(tool_runtime_core::sandbox::capabilities()).expect("serialises")
+}
+
+#[napi]
+pub async fn create_runtime(
+    project_root: String,
+    config: serde_json::Value,
+    hints: BindingHints,
+) -> Result<BindingRuntime> {
+    let patch = ConfigPatch::from_json(config).map_err(to_napi)?;
+    let config = RuntimeConfig::default().apply(patch).map_err(to_napi)?;
+    let factory = RuntimeFactory::new(project_root).with_hints(hints.into());
+    let runtime = factory.create_runtime(config).await.map_err(to_napi)?;
+    Ok(BindingRuntime { inner: Arc::new(runtime), calls: Arc::new(Mutex::new(HashMap::new())), next_call: Mutex::new(0) })
+}
+
+#[napi]
+pub struct BindingRuntime {
+    inner: Arc<tool_runtime_core::Runtime>,
+    calls: Arc<Mutex<HashMap<u32, CancellationToken>>>,
+    next_call: Mutex<u32>,
+}
+
+#[napi]
+impl BindingRuntime {
+    #[napi(getter)]
+    pub fn runtime_type(&self) -> String {
+        self.inner.runtime_type().as_str().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn runtime_path(&self) -> String {
+        self.inner.runtime_path().display().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn config(&self) -> serde_json::Value {
+        config_json(self.inner.config())
+    }
+
+    #[napi]
+    pub fn global_timeout_ms(&self) -> f64 {
+        self.inner.global_timeout_ms() as f64
+    }
+
+    #[napi]
+    pub fn sandbox_report(&self) -> serde_json::Value {
+        serde_json::to_value(self.inner.sandbox_report()).expect("serialises")
+    }
+
+    /// Registers a call synchronously, so a cancel that arrives before the call's async body
+    /// runs is never lost.
+    #[napi]
+    pub fn begin_call(&self) -> u32 {
+        let mut n = self.next_call.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.wrapping_add(1);
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(*n, CancellationToken::new());
+        *n
+    }
+
+    #[napi]
+    pub fn cancel(&self, call_id: u32) {
+        if let Some(t) = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id) {
+            t.cancel();
+        }
+    }
+
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute(
+        &self,
+        call_id: u32,
+        tool_id: String,
+        tool_exec_id: String,
+        input_json: Option<String>,
+        config_json: Option<String>,
+        env: Option<HashMap<String, String>>,
+        timeout_ms: Option<f64>,
+    ) -> Result<String> {
+        let token = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id).cloned();
+        let calls = self.calls.clone();
+        let _forget = scopeguard(move || {
+            calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
+        });
+        let timeout_ms = match timeout_ms {
+            Some(v) => Some(ms("timeoutMs", v).map_err(to_napi)?),
+            None => None,
+        };
+        let opts = CallOptions {
+            input_json,
+            config_json,
+            env: env.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
+            timeout_ms,
+            cancel: token,
+        };
+        self.inner.execute(&tool_id, &tool_exec_id, opts).await.map(|o| o.output_json).map_err(to_napi)
+    }
+
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.close().await;
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}
+
+struct Guard<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for Guard<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+fn scopeguard<F: FnOnce()>(f: F) -> Guard<F> {
+    Guard(Some(f))
+}
