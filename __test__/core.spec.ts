@@ -19,8 +19,10 @@ import { FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, zombieCh
 for (const runtimeType of RUNTIMES) {
   describe(`core on ${runtimeType}`, () => {
     let rt: Runtime;
+    // Tools in these tests leave marker files here; the sandbox lets them write nowhere else.
+    const markDir = tempDir();
     before(async () => {
-      rt = await makeRuntime({ runtimeType });
+      rt = await makeRuntime({ runtimeType, permissions: ["--allow-read", `--allow-write=${markDir}`] });
     });
     after(async () => {
       await rt.close();
@@ -148,8 +150,7 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("times out a 2 s tool at 100 ms, fires its signal and kills the process", async () => {
-      const dir = tempDir();
-      const mark = path.join(dir, "aborted");
+      const mark = path.join(markDir, "timed-out");
       const t0 = performance.now();
       await assert.rejects(rt.executeToolWithTimeout("sleeps", "t-1", { ms: 2000, markAbort: mark }, {}, 100), (e: any) => {
         assert.ok(e instanceof TimeoutError);
@@ -200,8 +201,7 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("aborts a running call, firing the tool's signal", async () => {
-      const dir = tempDir();
-      const mark = path.join(dir, "aborted");
+      const mark = path.join(markDir, "aborted");
       const ac = new AbortController();
       const p = rt.executeTool("sleeps", "a-2", { ms: 5000, markAbort: mark }, {}, { signal: ac.signal });
       await sleep(300);

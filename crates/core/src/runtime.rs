@@ -146,7 +146,7 @@ enum StartFailure {
 }
 
 /// The base of every child's environment. Nothing else of the host's leaks in.
-const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+pub(crate) const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 impl Runtime {
     fn create(project_root: &Path, hints: &RuntimeHints, config: RuntimeConfig) -> Result<Runtime> {
@@ -419,7 +419,7 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
     env.into_iter().collect()
 }
 
-fn runtime_args(inner: &Inner) -> Vec<OsString> {
+fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     match inner.config.runtime_type {
         RuntimeType::Bun => {
@@ -430,7 +430,7 @@ fn runtime_args(inner: &Inner) -> Vec<OsString> {
             for o in &inner.config.node_options {
                 args.push(o.into());
             }
-            args.extend(inner.sandbox.node_permission_args());
+            args.extend(inner.sandbox.node_permission_args(tmp));
         }
     }
     args.push(inner.worker_path.clone().into_os_string());
@@ -467,10 +467,10 @@ async fn attempt(
     };
     let req = SpawnRequest {
         program: inner.program.clone(),
-        args: runtime_args(inner),
+        args: runtime_args(inner, &tmp),
         env: build_env(inner, &tmp, call_env),
         cwd: inner.project_root.clone(),
-        sandbox: child_sandbox.map(Arc::new),
+        sandbox: child_sandbox,
         tail_cap: cfg.max_stderr_bytes as usize,
     };
     let spawned = match supervisor::spawn(req) {

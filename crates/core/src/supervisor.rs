@@ -60,7 +60,7 @@ pub struct SpawnRequest {
     pub args: Vec<OsString>,
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
-    pub sandbox: Option<Arc<ChildSandbox>>,
+    pub sandbox: Option<ChildSandbox>,
     pub tail_cap: usize,
 }
 
@@ -124,7 +124,7 @@ fn high_fd(fd: OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
-pub fn spawn(req: SpawnRequest) -> io::Result<Spawned> {
+pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let (parent_end, child_end) = std::os::unix::net::UnixStream::pair()?;
     let child_end = high_fd(OwnedFd::from(child_end))?;
     let child_fd = child_end.as_raw_fd();
@@ -138,7 +138,13 @@ pub fn spawn(req: SpawnRequest) -> io::Result<Spawned> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let sandbox = req.sandbox.clone();
+    let sandbox = match req.sandbox.take() {
+        Some(mut sb) => {
+            sb.prepare(image.path)?;
+            Some(Arc::new(sb))
+        }
+        None => None,
+    };
     let exec = image.clone();
     // SAFETY: the closure runs in the forked child and only makes raw syscalls on memory that
     // was fully built before the fork (no allocation, no locks).
@@ -153,7 +159,7 @@ pub fn spawn(req: SpawnRequest) -> io::Result<Spawned> {
                 libc::_exit(1);
             }
             if let Some(sb) = &sandbox {
-                sb.enter(exec.path)?;
+                sb.enter()?;
             }
             libc::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr());
             Err(io::Error::last_os_error())

@@ -1,15 +1,26 @@
-//! Kernel sandbox (filled in by the sandbox work): what is prepared in the parent and entered
-//! in the child between fork and exec.
+//! The kernel sandbox: the permission policy turned into Landlock rules, a seccomp filter and
+//! private user/network namespaces, prepared in the parent and entered by the child between
+//! fork and exec. Every mechanism is chosen from what the machine offers ([`capabilities`]);
+//! in strict mode a policy that cannot be enforced fails `createRuntime` instead of running
+//! with less protection than asked for.
+
+mod capabilities;
+mod child;
+mod rules;
 
 use std::ffi::OsString;
-use std::io;
 use std::path::{Path, PathBuf};
 
+use landlock::{Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI};
 use serde::Serialize;
 
+pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
+pub use child::ChildSandbox;
+
 use crate::config::{RuntimeType, SandboxMode};
-use crate::error::Result;
-use crate::policy::Policy;
+use crate::error::{Error, Result};
+use crate::policy::{Grant, Policy};
+use rules::{FsRule, RuleSet};
 
 /// The files a runtime needs to start and load the entrypoint.
 #[derive(Debug, Clone)]
@@ -21,55 +32,390 @@ pub struct RuntimeFiles {
     pub runtime_dir: PathBuf,
 }
 
+/// How one permission is enforced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionReport {
+    /// What the policy grants: `"none"`, `"all"` or the list.
+    pub granted: serde_json::Value,
+    /// The mechanisms that enforce it, strongest first. Empty means not enforced.
+    pub enforced_by: Vec<&'static str>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxReport {
     pub mode: SandboxMode,
-}
-
-#[derive(Debug)]
-pub struct RuntimeSandbox {
-    mode: SandboxMode,
-}
-
-impl RuntimeSandbox {
-    pub fn plan(mode: SandboxMode, _policy: &Policy, _files: &RuntimeFiles) -> Result<Self> {
-        Ok(RuntimeSandbox { mode })
-    }
-
-    pub fn report(&self) -> SandboxReport {
-        SandboxReport { mode: self.mode }
-    }
-
-    pub fn for_call(&self, _tmp: &Path) -> Result<Option<ChildSandbox>> {
-        Ok(None)
-    }
-
-    pub fn node_permission_args(&self) -> Vec<OsString> {
-        Vec::new()
-    }
-}
-
-/// Everything the child needs to confine itself, prepared in the parent.
-#[derive(Debug, Default)]
-pub struct ChildSandbox {}
-
-impl ChildSandbox {
-    /// Runs in the forked child: async-signal-safe syscalls only.
-    ///
-    /// # Safety
-    /// Call only between fork and exec.
-    pub unsafe fn enter(&self, _exec_path: *const libc::c_char) -> io::Result<()> {
-        Ok(())
-    }
+    /// What the machine offers.
+    pub machine: Capabilities,
+    /// Whether any kernel confinement is applied.
+    pub enforced: bool,
+    pub read: PermissionReport,
+    pub write: PermissionReport,
+    pub net: PermissionReport,
+    pub run: PermissionReport,
+    pub env: PermissionReport,
+    /// Signals to processes outside the sandbox.
+    pub signals: Vec<&'static str>,
+    /// Host abstract unix sockets.
+    pub abstract_unix_sockets: Vec<&'static str>,
+    /// Path unix sockets outside `--allow-write`.
+    pub path_unix_sockets: Vec<&'static str>,
+    /// `/proc/<pid>/environ`, `/mem` of processes outside the sandbox.
+    pub other_processes: Vec<&'static str>,
+    pub no_new_privs: bool,
+    /// What the policy asks for and this machine cannot enforce (best-effort mode).
+    pub missing: Vec<String>,
+    /// What every runtime is granted regardless of the policy, to start and load its code.
+    pub runtime_access: RuntimeAccess,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Capabilities {
-    pub landlock_abi: Option<u32>,
+pub struct RuntimeAccess {
+    pub read: Vec<PathBuf>,
+    pub execute: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
 }
 
-pub fn capabilities() -> Capabilities {
-    Capabilities { landlock_abi: None }
+/// The sandbox plan of one runtime: rules resolved and files opened once, reused per call.
+#[derive(Debug)]
+pub struct RuntimeSandbox {
+    mode: SandboxMode,
+    caps: Capabilities,
+    policy: Policy,
+    runtime_type: RuntimeType,
+    /// Landlock ABI in use (`None`: no Landlock).
+    abi: Option<ABI>,
+    rules: RuleSet,
+    /// Whether the child adds a read rule for its own `/proc/self` (bun reads its maps).
+    proc_self: bool,
+    netns: bool,
+    seccomp: bool,
+    missing: Vec<String>,
+    runtime_access: RuntimeAccess,
+    node_read: Vec<PathBuf>,
+}
+
+fn grant_json<T: Serialize>(g: &Grant<T>) -> serde_json::Value {
+    match g {
+        Grant::None => "none".into(),
+        Grant::All => "all".into(),
+        Grant::Some(v) => serde_json::to_value(v).unwrap_or_default(),
+    }
+}
+
+/// Read access without execute: Landlock counts execute among its read rights.
+fn read_access() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::ReadDir
+}
+
+impl RuntimeSandbox {
+    pub fn plan(mode: SandboxMode, policy: &Policy, files: &RuntimeFiles) -> Result<Self> {
+        let caps = capabilities();
+        let mut plan = RuntimeSandbox {
+            mode,
+            caps: caps.clone(),
+            policy: policy.clone(),
+            runtime_type: files.runtime_type,
+            abi: None,
+            rules: RuleSet::default(),
+            proc_self: false,
+            netns: false,
+            seccomp: false,
+            missing: Vec::new(),
+            runtime_access: RuntimeAccess { read: vec![], execute: vec![], write: vec![] },
+            node_read: Vec::new(),
+        };
+        if mode == SandboxMode::Off {
+            return Ok(plan);
+        }
+
+        // What the policy needs, mechanism by mechanism, and what is missing for it.
+        let mut missing = Vec::new();
+        if caps.landlock_abi.is_none() {
+            missing.push("Landlock (filesystem, execute and network rules)".to_string());
+        } else if !caps.landlock_at_least(6) {
+            missing.push(format!(
+                "Landlock ABI 6 (signal and abstract unix socket scoping; this kernel has ABI {})",
+                caps.landlock_abi.unwrap_or(0)
+            ));
+        }
+        if !policy.net_allowed() && !caps.user_namespaces && !caps.seccomp {
+            missing.push("user namespaces or seccomp (network isolation)".to_string());
+        }
+        if !caps.seccomp {
+            missing.push("seccomp (blocking exec through the dynamic loader, path unix sockets, new sessions)".to_string());
+        }
+        if mode == SandboxMode::Strict && !missing.is_empty() {
+            return Err(Error::SandboxUnavailable { missing: missing.join("; ") });
+        }
+        plan.missing = missing;
+        plan.seccomp = caps.seccomp;
+        plan.netns = !policy.net_allowed() && caps.user_namespaces;
+        plan.abi = caps.landlock_abi.map(|v| ABI::from(v as i32));
+        if let Some(abi) = plan.abi {
+            plan.build_rules(abi, policy, files)?;
+        }
+        Ok(plan)
+    }
+
+    fn build_rules(&mut self, abi: ABI, policy: &Policy, files: &RuntimeFiles) -> Result<()> {
+        let needs = rules::runtime_needs(files)?;
+        let file_rights = AccessFs::from_file(abi);
+        let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
+        let mut rules = RuleSet::default();
+
+        // The policy's reads and writes, with denies carved out of the trees they fall in.
+        let deny_read = match &policy.deny_read {
+            Grant::None => vec![],
+            Grant::All => vec![PathBuf::from("/")],
+            Grant::Some(v) => v.clone(),
+        };
+        let deny_write = match &policy.deny_write {
+            Grant::None => vec![],
+            Grant::All => vec![PathBuf::from("/")],
+            Grant::Some(v) => v.clone(),
+        };
+        let reads: Vec<PathBuf> = match &policy.read {
+            Grant::None => vec![],
+            Grant::All => vec![PathBuf::from("/")],
+            Grant::Some(v) => v.clone(),
+        };
+        for p in &reads {
+            rules.grant_except(p, read_access(), &deny_read, file_rights);
+        }
+        let writes: Vec<PathBuf> = match &policy.write {
+            Grant::None => vec![],
+            Grant::All => vec![PathBuf::from("/")],
+            Grant::Some(v) => v.clone(),
+        };
+        for p in &writes {
+            // Writing implies reading what one writes, unless that read is denied.
+            rules.grant_except(p, write_rights, &deny_write, file_rights);
+            rules.grant_except(p, read_access(), &deny_read, file_rights);
+        }
+        // Programs the tool may run.
+        let deny_run: Vec<PathBuf> = match &policy.deny_run {
+            Grant::None => vec![],
+            Grant::All => vec![PathBuf::from("/")],
+            Grant::Some(v) => v.iter().filter_map(|p| rules::resolve_program(p)).collect(),
+        };
+        match &policy.run {
+            Grant::None => {}
+            Grant::All => rules.grant_except(Path::new("/"), read_access() | AccessFs::Execute, &deny_run, file_rights),
+            Grant::Some(progs) => {
+                for p in progs {
+                    let path = rules::resolve_program(p).ok_or_else(|| {
+                        Error::invalid_config(format!("--allow-run={p}: no such program on {}", crate::runtime::BASE_PATH))
+                    })?;
+                    rules.grant_except(&path, AccessFs::Execute | AccessFs::ReadFile, &deny_run, file_rights);
+                }
+            }
+        }
+
+        // What the runtime itself needs, whatever the policy says.
+        for p in &needs.read {
+            rules.grant(p, read_access(), file_rights);
+        }
+        for p in &needs.execute {
+            rules.grant(p, AccessFs::Execute | AccessFs::ReadFile, file_rights);
+        }
+        for p in &needs.write {
+            rules.grant(p, write_rights | read_access(), file_rights);
+        }
+        self.proc_self = !policy.read.is_all() || !deny_read.is_empty();
+        self.rules = rules.open()?;
+        self.node_read = if policy.read.is_all() && deny_read.is_empty() {
+            vec![]
+        } else {
+            let mut v = reads.clone();
+            v.extend(needs.read.iter().cloned());
+            v.extend(needs.execute.iter().cloned());
+            v
+        };
+        self.runtime_access = RuntimeAccess { read: needs.read, execute: needs.execute, write: needs.write };
+        Ok(())
+    }
+
+    /// What this runtime enforces, mechanism by mechanism.
+    pub fn report(&self) -> SandboxReport {
+        let on = self.mode != SandboxMode::Off;
+        let landlock = on && self.abi.is_some();
+        let scope = landlock && self.caps.landlock_at_least(6);
+        let node = on && self.runtime_type == RuntimeType::Node;
+        let mut fs_by = vec![];
+        if landlock {
+            fs_by.push("landlock");
+        }
+        if node {
+            fs_by.push("node-permission-model");
+        }
+        let mut net_by = vec![];
+        if on && !self.policy.net_allowed() {
+            if self.netns {
+                net_by.push("network-namespace");
+            }
+            if self.seccomp {
+                net_by.push("seccomp");
+            }
+            if landlock && self.caps.landlock_at_least(4) {
+                net_by.push("landlock-tcp");
+            }
+        }
+        let mut run_by = vec![];
+        if landlock {
+            run_by.push("landlock");
+        }
+        if on && self.seccomp && !self.policy.run_allowed() {
+            run_by.push("seccomp");
+        }
+        if node && !self.policy.run_allowed() {
+            run_by.push("node-permission-model");
+        }
+        let mut abstract_by = vec![];
+        if self.netns {
+            abstract_by.push("network-namespace");
+        }
+        if scope {
+            abstract_by.push("landlock-scope");
+        }
+        let mut path_unix_by = vec![];
+        if landlock && self.caps.landlock_at_least(9) {
+            path_unix_by.push("landlock");
+        } else if on && self.seccomp && !self.unix_sockets_allowed() {
+            path_unix_by.push("seccomp");
+        }
+        SandboxReport {
+            mode: self.mode,
+            machine: self.caps.clone(),
+            enforced: on && (landlock || self.seccomp || self.netns),
+            read: PermissionReport { granted: grant_json(&self.policy.read), enforced_by: fs_by.clone() },
+            write: PermissionReport { granted: grant_json(&self.policy.write), enforced_by: fs_by },
+            net: PermissionReport { granted: grant_json(&self.policy.net), enforced_by: net_by },
+            run: PermissionReport { granted: grant_json(&self.policy.run), enforced_by: run_by },
+            env: PermissionReport { granted: grant_json(&self.policy.env), enforced_by: vec!["environment"] },
+            signals: if scope { vec!["landlock-scope"] } else { vec![] },
+            abstract_unix_sockets: abstract_by,
+            path_unix_sockets: path_unix_by,
+            other_processes: if landlock { vec!["landlock"] } else { vec![] },
+            no_new_privs: on && (landlock || self.seccomp),
+            missing: self.missing.clone(),
+            runtime_access: self.runtime_access.clone(),
+        }
+    }
+
+    /// Path unix sockets stay reachable when the policy grants writes (seccomp cannot tell
+    /// which path a socket will connect to, so any `--allow-write` opens them).
+    fn unix_sockets_allowed(&self) -> bool {
+        !self.policy.write.is_none() && !self.policy.deny_write.is_all()
+    }
+
+    /// The confinement of one call, whose private temp dir is `tmp`.
+    pub fn for_call(&self, tmp: &Path) -> Result<Option<ChildSandbox>> {
+        if self.mode == SandboxMode::Off {
+            return Ok(None);
+        }
+        let ruleset = match self.abi {
+            Some(abi) => Some(self.ruleset(abi, tmp).map_err(|e| Error::internal(format!("landlock ruleset: {e}")))?),
+            None => None,
+        };
+        let proc_self_access = if ruleset.is_some() && self.proc_self { read_access().bits() } else { 0 };
+        let seccomp = if self.seccomp {
+            Some(child::SeccompPlan {
+                block_exec: !self.policy.run_allowed(),
+                block_inet: !self.policy.net_allowed(),
+                block_unix: !self.unix_sockets_allowed() && !self.caps.landlock_at_least(9),
+            })
+        } else {
+            None
+        };
+        Ok(Some(ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp)))
+    }
+
+    fn ruleset(&self, abi: ABI, tmp: &Path) -> std::result::Result<std::os::fd::OwnedFd, String> {
+        let mut handled = AccessFs::from_all(abi);
+        if abi as i32 >= 9 {
+            handled |= AccessFs::from_write(abi) & !AccessFs::from_write(ABI::V8);
+        }
+        let mut rs = Ruleset::default()
+            .set_compatibility(CompatLevel::BestEffort)
+            .handle_access(handled)
+            .map_err(|e| e.to_string())?;
+        if !self.policy.net_allowed() && abi as i32 >= 4 {
+            rs = rs.handle_access(AccessNet::from_all(abi)).map_err(|e| e.to_string())?;
+        }
+        if abi as i32 >= 6 {
+            rs = rs.scope(Scope::from_all(abi)).map_err(|e| e.to_string())?;
+        }
+        let mut created = rs.create().map_err(|e| e.to_string())?;
+        for FsRule { fd, access, .. } in self.rules.opened().iter() {
+            created = created.add_rule(PathBeneath::new(fd, *access)).map_err(|e| e.to_string())?;
+        }
+        let tmp_fd = rules::open_path(tmp).map_err(|e| e.to_string())?;
+        let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
+        created = created.add_rule(PathBeneath::new(tmp_fd, write_rights | read_access())).map_err(|e| e.to_string())?;
+        let fd: Option<std::os::fd::OwnedFd> = created.into();
+        fd.ok_or_else(|| "Landlock is not supported".to_string())
+    }
+
+    /// Node's own permission model as a second layer: never the only one.
+    pub fn node_permission_args(&self, tmp: &Path) -> Vec<OsString> {
+        if self.mode == SandboxMode::Off || self.runtime_type != RuntimeType::Node {
+            return Vec::new();
+        }
+        let mut args: Vec<OsString> = vec!["--experimental-permission".into()];
+        let list = |paths: &[PathBuf]| -> Option<String> {
+            // Node splits the list on commas: a path holding one cannot be expressed.
+            let items: Vec<String> = paths.iter().map(|p| p.display().to_string()).filter(|s| !s.contains(',')).collect();
+            if items.is_empty() {
+                None
+            } else {
+                Some(items.join(","))
+            }
+        };
+        if self.node_read.is_empty() {
+            args.push("--allow-fs-read=*".into());
+        } else {
+            let mut paths = self.node_read.clone();
+            paths.push(tmp.to_path_buf());
+            if let Some(l) = list(&paths) {
+                args.push(format!("--allow-fs-read={l}").into());
+            }
+        }
+        match &self.policy.write {
+            Grant::All if self.policy.deny_write.is_none() => args.push("--allow-fs-write=*".into()),
+            Grant::Some(v) => {
+                let mut paths = v.clone();
+                paths.push(tmp.to_path_buf());
+                if let Some(l) = list(&paths) {
+                    args.push(format!("--allow-fs-write={l}").into());
+                }
+            }
+            _ => args.push(format!("--allow-fs-write={}", tmp.display()).into()),
+        }
+        if self.policy.run_allowed() {
+            args.push("--allow-child-process".into());
+        }
+        // Worker threads live in the same confined process; the kernel rules still hold.
+        args.push("--allow-worker".into());
+        args.push("--disable-warning=ExperimentalWarning".into());
+        args.push("--disable-warning=SecurityWarning".into());
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_can_be_pretended_missing() {
+        std::env::set_var(PRETEND_MISSING_ENV, "landlock,userns");
+        let c = capabilities();
+        std::env::remove_var(PRETEND_MISSING_ENV);
+        assert_eq!(c.landlock_abi, None);
+        assert!(!c.user_namespaces);
+        assert_eq!(c.pretended_missing, vec!["landlock", "userns"]);
+    }
 }

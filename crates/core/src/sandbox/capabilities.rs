@@ -1,0 +1,96 @@
+//! What this machine's kernel offers, probed once per process.
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+/// Set to a comma-separated list (`landlock`, `userns`, `seccomp`, `landlock-scope`) to make the
+/// probe report those mechanisms as missing. For tests of the fail-closed paths only.
+pub const PRETEND_MISSING_ENV: &str = "TOOL_RUNTIME_PRETEND_MISSING";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    /// Landlock ABI version, `None` when Landlock is unavailable.
+    pub landlock_abi: Option<u32>,
+    /// Unprivileged user namespaces with a private network namespace.
+    pub user_namespaces: bool,
+    /// seccomp filters.
+    pub seccomp: bool,
+    /// Mechanisms hidden by `TOOL_RUNTIME_PRETEND_MISSING`.
+    pub pretended_missing: Vec<String>,
+}
+
+impl Capabilities {
+    /// Landlock with at least `abi`.
+    pub fn landlock_at_least(&self, abi: u32) -> bool {
+        self.landlock_abi.is_some_and(|a| a >= abi)
+    }
+}
+
+fn landlock_abi() -> Option<u32> {
+    // LANDLOCK_CREATE_RULESET_VERSION = 1 << 0
+    let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
+    if v > 0 {
+        Some(v as u32)
+    } else {
+        None
+    }
+}
+
+fn seccomp_available() -> bool {
+    // PR_GET_SECCOMP fails with EINVAL on kernels built without seccomp.
+    unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 }
+}
+
+/// Forks a child that tries what the sandbox will do: a new user and network namespace.
+fn user_namespaces_work() -> bool {
+    unsafe {
+        let pid = libc::fork();
+        if pid < 0 {
+            return false;
+        }
+        if pid == 0 {
+            let ok = libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0;
+            libc::_exit(if ok { 0 } else { 1 });
+        }
+        let mut status = 0;
+        loop {
+            let r = libc::waitpid(pid, &mut status, 0);
+            if r == pid {
+                break;
+            }
+            if r < 0 && *libc::__errno_location() != libc::EINTR {
+                return false;
+            }
+        }
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    }
+}
+
+static PROBED: OnceLock<Capabilities> = OnceLock::new();
+
+/// The machine's capabilities, with any pretended-missing mechanisms removed.
+pub fn capabilities() -> Capabilities {
+    let real = PROBED
+        .get_or_init(|| Capabilities {
+            landlock_abi: landlock_abi(),
+            user_namespaces: user_namespaces_work(),
+            seccomp: seccomp_available(),
+            pretended_missing: Vec::new(),
+        })
+        .clone();
+    let pretend = std::env::var(PRETEND_MISSING_ENV).unwrap_or_default();
+    let mut caps = real;
+    for m in pretend.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match m {
+            "landlock" => caps.landlock_abi = None,
+            "landlock-scope" => caps.landlock_abi = caps.landlock_abi.map(|a| a.min(5)),
+            "userns" => caps.user_namespaces = false,
+            "seccomp" => caps.seccomp = false,
+            _ => continue,
+        }
+        caps.pretended_missing.push(m.to_string());
+    }
+    caps
+}

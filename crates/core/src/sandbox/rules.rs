@@ -1,0 +1,235 @@
+//! Landlock path rules: what a runtime needs, and grants with denied paths carved out.
+//!
+//! Landlock can only grant, so `--deny-read=/a/b` inside an allowed `/a` is built by granting
+//! every entry of `/a` except `b` (recursively along the way to the denied path). Entries
+//! created later in those folders are not covered, which fails closed.
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use landlock::{AccessFs, BitFlags};
+
+use super::RuntimeFiles;
+use crate::config::RuntimeType;
+use crate::error::{Error, Result};
+
+#[derive(Debug)]
+pub struct FsRule {
+    pub fd: OwnedFd,
+    pub access: BitFlags<AccessFs>,
+}
+
+/// Rules keyed by path (access rights of the same path are merged), opened once.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    wanted: BTreeMap<PathBuf, (BitFlags<AccessFs>, bool)>,
+    opened: Vec<FsRule>,
+}
+
+impl RuleSet {
+    /// Grants `access` beneath `path` (masked to file rights when `path` is not a folder).
+    /// Paths that do not exist are skipped: there is nothing to grant yet.
+    pub fn grant(&mut self, path: &Path, access: BitFlags<AccessFs>, file_rights: BitFlags<AccessFs>) {
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        let access = if meta.is_dir() { access } else { access & file_rights };
+        let e = self.wanted.entry(path.to_path_buf()).or_insert((BitFlags::EMPTY, meta.is_dir()));
+        e.0 |= access;
+    }
+
+    /// Grants `access` beneath `path` except beneath any of `denied`.
+    pub fn grant_except(&mut self, path: &Path, access: BitFlags<AccessFs>, denied: &[PathBuf], file_rights: BitFlags<AccessFs>) {
+        if denied.iter().any(|d| path.starts_with(d)) {
+            return;
+        }
+        let inside: Vec<&PathBuf> = denied.iter().filter(|d| d.starts_with(path)).collect();
+        if inside.is_empty() {
+            self.grant(path, access, file_rights);
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(path) else { return };
+        for entry in entries.flatten() {
+            // A symlink rule would grant its target's tree; the target is reached by its own
+            // path and the rules there.
+            if entry.file_type().map(|t| t.is_symlink()).unwrap_or(true) {
+                continue;
+            }
+            self.grant_except(&entry.path(), access, denied, file_rights);
+        }
+    }
+
+    /// Opens every path once (`O_PATH`), so each call's ruleset is built from open files.
+    pub fn open(self) -> Result<RuleSet> {
+        let mut opened = Vec::with_capacity(self.wanted.len());
+        for (path, (access, _)) in self.wanted {
+            if access.is_empty() {
+                continue;
+            }
+            match open_path(&path) {
+                Ok(fd) => opened.push(FsRule { fd, access }),
+                Err(e) => return Err(Error::internal(format!("cannot open {} for a sandbox rule: {e}", path.display()))),
+            }
+        }
+        Ok(RuleSet { wanted: BTreeMap::new(), opened })
+    }
+
+    pub fn opened(&self) -> &[FsRule] {
+        &self.opened
+    }
+}
+
+/// An `O_PATH` handle: enough for a Landlock rule, without read access to the file itself.
+pub fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// What a runtime needs to start and to load the entrypoint and its imports.
+pub struct RuntimeNeeds {
+    pub read: Vec<PathBuf>,
+    pub execute: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+}
+
+fn existing(paths: &[&str]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = paths.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
+    let mut read = existing(&[
+        // Shared libraries and the loader's cache.
+        "/lib",
+        "/lib64",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/etc/ld.so.cache",
+        // Randomness, time zones, TLS configuration and certificates.
+        "/dev/urandom",
+        "/dev/random",
+        "/etc/localtime",
+        "/usr/share/zoneinfo",
+        "/etc/ssl",
+        // CPU and memory facts the runtimes size their thread pools and heaps by.
+        "/proc/cpuinfo",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/sys/devices/system/cpu",
+        "/sys/fs/cgroup",
+    ]);
+    // The project's module tree, the entrypoint (which may live elsewhere), the harness.
+    read.push(files.project_root.clone());
+    if let Some(dir) = files.entrypoint.parent() {
+        if !dir.starts_with(&files.project_root) {
+            read.push(dir.to_path_buf());
+        }
+    }
+    read.push(files.runtime_dir.clone());
+    let mut execute = vec![files.program.clone()];
+    match elf_interpreter(&files.program) {
+        Some(interp) => execute.push(interp),
+        None if is_script(&files.program) => {
+            return Err(Error::invalid_config(format!(
+                "runtimePath {} is a script; the sandbox needs the real {} binary (or sandbox: \"off\")",
+                files.program.display(),
+                files.runtime_type.as_str()
+            )))
+        }
+        None => {}
+    }
+    if files.runtime_type == RuntimeType::Node {
+        // Node resolves its own install prefix for built-in module lookups.
+        if let Some(prefix) = files.program.parent().and_then(Path::parent) {
+            let lib = prefix.join("lib/node_modules");
+            if lib.is_dir() {
+                read.push(lib);
+            }
+        }
+    }
+    let write = existing(&["/dev/null"]);
+    Ok(RuntimeNeeds { read, execute, write })
+}
+
+fn is_script(p: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 2];
+    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut head)).map(|_| &head == b"#!").unwrap_or(false)
+}
+
+/// The `PT_INTERP` of an ELF64 little-endian executable: the dynamic loader the kernel opens
+/// (and so must be allowed to execute) when it starts the runtime.
+pub fn elf_interpreter(program: &Path) -> Option<PathBuf> {
+    let data = std::fs::read(program).ok()?;
+    if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 || data[5] != 1 {
+        return None;
+    }
+    let u16_at = |o: usize| -> Option<usize> { Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?) as usize) };
+    let u64_at = |o: usize| -> Option<usize> { u64::from_le_bytes(data.get(o..o + 8)?.try_into().ok()?).try_into().ok() };
+    let phoff: usize = u64_at(0x20)?;
+    let phentsize: usize = u16_at(0x36)?;
+    let phnum: usize = u16_at(0x38)?;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        let p_type = u32::from_le_bytes(data.get(ph..ph + 4)?.try_into().ok()?);
+        if p_type == 3 {
+            let off: usize = u64_at(ph + 8)?;
+            let size: usize = u64_at(ph + 32)?;
+            let raw = data.get(off..off + size)?;
+            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            let path = PathBuf::from(std::str::from_utf8(&raw[..end]).ok()?);
+            return std::fs::canonicalize(path).ok();
+        }
+    }
+    None
+}
+
+/// `--allow-run=NAME`: an absolute path as is, a bare name looked up on the tool's `PATH`.
+pub fn resolve_program(name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return std::fs::canonicalize(p).ok();
+    }
+    crate::runtime::BASE_PATH
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|c| crate::locate::is_executable_file(c))
+        .and_then(|c| std::fs::canonicalize(c).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_loader_of_a_dynamic_binary() {
+        let interp = elf_interpreter(Path::new("/bin/sh")).expect("sh is dynamic");
+        assert!(interp.to_string_lossy().contains("ld-linux"), "{}", interp.display());
+    }
+
+    #[test]
+    fn carves_denied_paths_out_of_a_grant() {
+        let dir = std::env::temp_dir().join(format!("rules-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a/secret")).unwrap();
+        std::fs::create_dir_all(dir.join("a/open")).unwrap();
+        std::fs::write(dir.join("a/file"), "x").unwrap();
+        let mut rs = RuleSet::default();
+        let all = AccessFs::ReadFile | AccessFs::ReadDir;
+        rs.grant_except(&dir, all, &[dir.join("a/secret")], AccessFs::ReadFile.into());
+        let granted: Vec<_> = rs.wanted.keys().cloned().collect();
+        assert!(granted.contains(&dir.join("a/open")));
+        assert!(granted.contains(&dir.join("a/file")));
+        assert!(!granted.iter().any(|p| p.starts_with(dir.join("a/secret"))));
+        assert!(!granted.contains(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
