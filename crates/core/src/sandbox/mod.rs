@@ -365,13 +365,10 @@ impl RuntimeSandbox {
             return Vec::new();
         }
         let mut args: Vec<OsString> = vec!["--experimental-permission".into()];
-        let list = |paths: &[PathBuf]| -> Option<String> {
-            // Node splits the list on commas: a path holding one cannot be expressed.
-            let items: Vec<String> = paths.iter().map(|p| p.display().to_string()).filter(|s| !s.contains(',')).collect();
-            if items.is_empty() {
-                None
-            } else {
-                Some(items.join(","))
+        // One flag per path: node 20 no longer accepts comma-separated lists.
+        let flags = |args: &mut Vec<OsString>, flag: &str, paths: &[PathBuf]| {
+            for p in paths {
+                args.push(format!("{flag}={}", p.display()).into());
             }
         };
         if self.node_read.is_empty() {
@@ -379,20 +376,16 @@ impl RuntimeSandbox {
         } else {
             let mut paths = self.node_read.clone();
             paths.push(tmp.to_path_buf());
-            if let Some(l) = list(&paths) {
-                args.push(format!("--allow-fs-read={l}").into());
-            }
+            flags(&mut args, "--allow-fs-read", &paths);
         }
         match &self.policy.write {
             Grant::All if self.policy.deny_write.is_none() => args.push("--allow-fs-write=*".into()),
             Grant::Some(v) => {
                 let mut paths = v.clone();
                 paths.push(tmp.to_path_buf());
-                if let Some(l) = list(&paths) {
-                    args.push(format!("--allow-fs-write={l}").into());
-                }
+                flags(&mut args, "--allow-fs-write", &paths);
             }
-            _ => args.push(format!("--allow-fs-write={}", tmp.display()).into()),
+            _ => flags(&mut args, "--allow-fs-write", &[tmp.to_path_buf()]),
         }
         if self.policy.run_allowed() {
             args.push("--allow-child-process".into());
