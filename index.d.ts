@@ -63,14 +63,53 @@ export type Tool<I = any, C = any, O = unknown> = (input: I, config: C | null, c
 /** A tool's result: plain objects as returned, other JSON values as `{ value }`, `undefined` as `{}`. */
 export type ToolResult = Record<string, unknown>;
 
-export interface SandboxReport {
-  mode: SandboxMode;
-  [key: string]: unknown;
+/** Mechanisms that enforce a permission, strongest first. Empty means not enforced. */
+export type Mechanism =
+  | "landlock"
+  | "landlock-tcp"
+  | "landlock-scope"
+  | "network-namespace"
+  | "seccomp"
+  | "node-permission-model"
+  | "environment";
+
+export interface PermissionReport {
+  /** What the policy grants: "none", "all" or the list (paths, hosts, names). */
+  granted: "none" | "all" | unknown[];
+  enforcedBy: Mechanism[];
 }
 
 export interface SandboxCapabilities {
+  /** Landlock ABI version, null when Landlock is unavailable. */
   landlockAbi: number | null;
-  [key: string]: unknown;
+  /** Unprivileged user namespaces with a private network namespace. */
+  userNamespaces: boolean;
+  seccomp: boolean;
+  /** Mechanisms hidden by TOOL_RUNTIME_PRETEND_MISSING (tests only). */
+  pretendedMissing: string[];
+}
+
+/** What a runtime enforces, permission by permission (`runtime.sandbox`). */
+export interface SandboxReport {
+  mode: SandboxMode;
+  machine: SandboxCapabilities;
+  /** Whether any kernel confinement is applied. */
+  enforced: boolean;
+  read: PermissionReport;
+  write: PermissionReport;
+  net: PermissionReport;
+  run: PermissionReport;
+  env: PermissionReport;
+  signals: Mechanism[];
+  abstractUnixSockets: Mechanism[];
+  pathUnixSockets: Mechanism[];
+  /** Reading `/proc/<pid>/environ` or `/mem` of processes outside the sandbox. */
+  otherProcesses: Mechanism[];
+  noNewPrivs: boolean;
+  /** What the policy asks for and this machine cannot enforce (best-effort mode). */
+  missing: string[];
+  /** What every runtime is granted whatever the policy says, to start and load its code. */
+  runtimeAccess: { read: string[]; execute: string[]; write: string[] };
 }
 
 export declare class Runtime {

@@ -99,10 +99,11 @@ for (const runtimeType of RUNTIMES) {
         assert.equal(e.code, "ERR_TOOL_FAILED");
         assert.equal(e.toolId, "fails");
         assert.equal(e.toolExecId, "f-1");
-        assert.equal(e.cause.name, "TypeError");
-        assert.equal(e.cause.message, "bad input");
-        assert.equal(e.cause.code, "E_BAD_INPUT");
-        assert.match(e.cause.stack, /bad input/);
+        const cause = e.cause!;
+        assert.equal(cause.name, "TypeError");
+        assert.equal(cause.message, "bad input");
+        assert.equal(cause.code, "E_BAD_INPUT");
+        assert.match(cause.stack ?? "", /bad input/);
         return true;
       });
       await assert.rejects(rt.executeTool("rejects", "f-2"), (e: any) => e.code === "ERR_TOOL_FAILED" && e.cause.name === "RangeError");
@@ -274,8 +275,18 @@ describe("argument validation", () => {
   });
 
   it("refuses bad env names, injection variables and values with NUL, CR or LF", async () => {
-    for (const env of [{ lower: "x" }, { "A-B": "x" }, { LD_PRELOAD: "/x.so" }, { NODE_OPTIONS: "--require x" }, { BUN_OPTIONS: "x" }, { A: "x\ny" }, { A: "x\ry" }, { A: "x\0y" }]) {
-      await assert.rejects(rt.executeTool("greet", "v-2", { name: "x" }, env as Record<string, string>), (e: any) => {
+    const envs: Record<string, string>[] = [
+      { lower: "x" },
+      { "A-B": "x" },
+      { LD_PRELOAD: "/x.so" },
+      { NODE_OPTIONS: "--require x" },
+      { BUN_OPTIONS: "x" },
+      { A: "x\ny" },
+      { A: "x\ry" },
+      { A: "x\0y" },
+    ];
+    for (const env of envs) {
+      await assert.rejects(rt.executeTool("greet", "v-2", { name: "x" }, env), (e: any) => {
         assert.equal(e.code, "ERR_INVALID_ARGUMENT", JSON.stringify(env));
         return true;
       });
@@ -440,7 +451,7 @@ describe("start failures", () => {
         assert.ok(e instanceof ProcessError);
         assert.equal(e.code, "ERR_PROCESS_EXITED");
         assert.equal(e.exitCode, 7);
-        assert.match(e.stderr, /cannot start today/);
+        assert.match(e.stderr ?? "", /cannot start today/);
         return true;
       });
       const elapsed = performance.now() - t0;

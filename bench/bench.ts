@@ -19,7 +19,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import { Piscina } from "piscina";
-import { RuntimeFactory, sandboxCapabilities, type Runtime, type RuntimeConfigInput, type RuntimeType } from "tool-runtime";
+import { RuntimeFactory, sandboxCapabilities, type Runtime, type RuntimeConfigInput, type RuntimeType, type SandboxReport } from "tool-runtime";
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -394,13 +394,10 @@ const LABEL = {
 };
 
 /** Why a sandbox report says the sandbox is not enforced, or null when it does not say so. */
-function notEnforcedReason(report: Record<string, unknown>): string | null {
+function notEnforcedReason(report: SandboxReport): string | null {
   if (report.mode === "off") return `report mode is "off"`;
-  if (report.enforced === false) return `report says enforced: false`;
-  for (const key of ["missing", "unenforced", "notEnforced"]) {
-    const v = report[key];
-    if (Array.isArray(v) && v.length > 0) return `report ${key}: ${JSON.stringify(v)}`;
-  }
+  if (!report.enforced) return `report says enforced: false`;
+  if (report.missing.length > 0) return `report missing: ${JSON.stringify(report.missing)}`;
   return null;
 }
 
@@ -417,16 +414,12 @@ async function packageCase(factory: RuntimeFactory, runtimeType: RuntimeType, sa
     return { name, reason: `FAILED in createRuntime: ${describeError(e)}` };
   }
   runtimes.push(rt);
-  const report = rt.sandbox as Record<string, unknown>;
-  let note = `sandbox report ${JSON.stringify(report)}; runtime ${rt.runtimePath}`;
+  const report = rt.sandbox;
+  let note = `runtime ${rt.runtimePath}, sandbox ${report.mode}`;
   if (sandboxed) {
     const why = notEnforcedReason(report);
     if (why) return { name, reason: `n/a: sandbox not enforced (${why})`, note };
-    if (Object.keys(report).every((k) => k === "mode")) {
-      note +=
-        ` -- caution: the report names a mode only, not what is enforced;` +
-        ` sandboxCapabilities() = ${JSON.stringify(sandboxCapabilities())}`;
-    }
+    note += `: fs by ${report.read.enforcedBy.join("+")}, net by ${report.net.enforcedBy.join("+")}, run by ${report.run.enforcedBy.join("+")}`;
   }
   return { name, fn: packageCall(rt), note };
 }
