@@ -18,9 +18,11 @@ fn to_napi(e: CoreError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, e.to_json().to_string())
 }
 
-fn ms(name: &str, v: f64) -> std::result::Result<u64, CoreError> {
+fn ms(name: &str, v: f64) -> Result<u64> {
     if !v.is_finite() || v <= 0.0 || v.fract() != 0.0 || v > 9_007_199_254_740_991.0 {
-        return Err(CoreError::invalid_argument(format!("{name} must be a positive whole number of milliseconds, got {v}")));
+        return Err(to_napi(CoreError::invalid_argument(format!(
+            "{name} must be a positive whole number of milliseconds, got {v}"
+        ))));
     }
     Ok(v as u64)
 }
@@ -178,7 +180,7 @@ impl BindingRuntime {
             calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
         });
         let timeout_ms = match timeout_ms {
-            Some(v) => Some(ms("timeoutMs", v).map_err(to_napi)?),
+            Some(v) => Some(ms("timeoutMs", v)?),
             None => None,
         };
         let opts = CallOptions {

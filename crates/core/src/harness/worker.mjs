@@ -4,7 +4,6 @@
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
 // are enforced by the host, not by this file.
 import fs from "node:fs";
-import { pathToFileURL } from "node:url";
 
 const CHANNEL_FD = 3;
 const isBun = typeof globalThis.Bun !== "undefined";
@@ -63,7 +62,9 @@ send("hello", stringify({ pid: process.pid }));
 
 let controller = null;
 let calls = 0;
-const moduleReady = import(pathToFileURL(toolsEntry).href).then(
+// bun imports absolute paths as they are (and loading node:url costs it ~1 ms); node wants a URL.
+const entrySpecifier = isBun ? toolsEntry : (await import("node:url")).pathToFileURL(toolsEntry).href;
+const moduleReady = import(entrySpecifier).then(
   (mod) => {
     send("loaded", "{}");
     return mod;
