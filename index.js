@@ -80,6 +80,24 @@ function checkString(what, value) {
   }
 }
 
+function callLimits(options) {
+  if (!options) return undefined;
+  const out = {};
+  for (const key of ["memoryLimitMb", "cpuTimeLimitMs"]) {
+    const v = options[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+      throw new ValidationError(`options.${key} must be a positive whole number, got ${String(v)}`, { code: "ERR_INVALID_ARGUMENT" });
+    }
+    out[key] = v;
+  }
+  if (options.metrics !== undefined && typeof options.metrics !== "boolean") {
+    throw new ValidationError("options.metrics must be a boolean", { code: "ERR_INVALID_ARGUMENT" });
+  }
+  if (options.metrics) out.metrics = true;
+  return Object.keys(out).length ? out : undefined;
+}
+
 class Runtime {
   #native;
 
@@ -106,6 +124,11 @@ class Runtime {
   /** What this machine offers and what this runtime enforces, permission by permission. */
   get sandbox() {
     return this.#native.sandboxReport();
+  }
+
+  /** Idle warm workers (with `pool` configured). */
+  get pool() {
+    return this.#native.poolStats();
   }
 
   /** The default per-call timeout in milliseconds. */
@@ -148,6 +171,7 @@ class Runtime {
         started: false,
       });
     }
+    const limits = callLimits(options);
     const inputJson = toJson("input", input);
     const configJson = toJson("options.config", options ? options.config : undefined);
     const cleanEnv = checkEnv(env);
@@ -155,16 +179,17 @@ class Runtime {
     // addEventListener rather than onabort: user code may own onabort.
     const onAbort = () => this.#native.cancel(callId);
     if (signal) signal.addEventListener("abort", onAbort, { once: true });
-    let output;
+    let outcome;
     try {
-      output = await this.#native.execute(callId, toolId, toolExecId, inputJson, configJson, cleanEnv, timeoutMs);
+      outcome = await this.#native.execute(callId, toolId, toolExecId, inputJson, configJson, cleanEnv, timeoutMs, limits);
     } catch (e) {
       throw fromNative(e);
     } finally {
       if (signal) signal.removeEventListener("abort", onAbort);
     }
     try {
-      return JSON.parse(output);
+      const result = JSON.parse(outcome.output);
+      return limits && limits.metrics ? { result, metrics: outcome.metrics } : result;
     } catch (e) {
       throw new ToolExecutionError(`tool ${toolId} returned an invalid output: ${e && e.message}`, {
         code: "ERR_INVALID_OUTPUT",
@@ -240,7 +265,7 @@ function newId() {
 }
 
 function sandboxCapabilities() {
-  return binding.sandboxCapabilities();
+  return { ...binding.sandboxCapabilities(), limits: binding.limitSupport() };
 }
 
 module.exports = {

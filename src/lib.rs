@@ -111,6 +111,32 @@ pub async fn create_runtime(
     Ok(BindingRuntime { inner: Arc::new(runtime), calls: Arc::new(Mutex::new(HashMap::new())), next_call: Mutex::new(0) })
 }
 
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingCallLimits {
+    pub memory_limit_mb: Option<f64>,
+    pub cpu_time_limit_ms: Option<f64>,
+    pub metrics: Option<bool>,
+}
+
+#[napi(object)]
+pub struct BindingOutcome {
+    /// The result as JSON text.
+    pub output: String,
+    pub metrics: Option<serde_json::Value>,
+}
+
+#[napi(object)]
+pub struct BindingPoolStats {
+    pub idle: u32,
+    pub idle_pids: Vec<i32>,
+}
+
+#[napi]
+pub fn limit_support() -> serde_json::Value {
+    serde_json::to_value(tool_runtime_core::limits::support()).expect("serialises")
+}
+
 #[napi]
 pub struct BindingRuntime {
     inner: Arc<tool_runtime_core::Runtime>,
@@ -162,6 +188,15 @@ impl BindingRuntime {
         }
     }
 
+    /// Idle warm workers and their process ids.
+    #[napi]
+    pub fn pool_stats(&self) -> BindingPoolStats {
+        BindingPoolStats {
+            idle: self.inner.idle_workers() as u32,
+            idle_pids: self.inner.idle_worker_pids(),
+        }
+    }
+
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub async fn execute(
@@ -173,7 +208,8 @@ impl BindingRuntime {
         config_json: Option<String>,
         env: Option<HashMap<String, String>>,
         timeout_ms: Option<f64>,
-    ) -> Result<String> {
+        limits: Option<BindingCallLimits>,
+    ) -> Result<BindingOutcome> {
         let token = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id).cloned();
         let calls = self.calls.clone();
         let _forget = scopeguard(move || {
@@ -183,14 +219,23 @@ impl BindingRuntime {
             Some(v) => Some(ms("timeoutMs", v)?),
             None => None,
         };
+        let limits = limits.unwrap_or_default();
+        let opt_ms = |name: &str, v: Option<f64>| -> Result<Option<u64>> { v.map(|v| ms(name, v)).transpose() };
         let opts = CallOptions {
             input_json,
             config_json,
             env: env.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
             timeout_ms,
             cancel: token,
+            memory_limit_mb: opt_ms("memoryLimitMb", limits.memory_limit_mb)?,
+            cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
+            metrics: limits.metrics.unwrap_or(false),
         };
-        self.inner.execute(&tool_id, &tool_exec_id, opts).await.map(|o| o.output_json).map_err(to_napi)
+        let out = self.inner.execute(&tool_id, &tool_exec_id, opts).await.map_err(to_napi)?;
+        Ok(BindingOutcome {
+            output: out.output_json,
+            metrics: out.metrics.map(|m| serde_json::to_value(m).expect("serialises")),
+        })
     }
 
     #[napi]

@@ -92,6 +92,77 @@ pub struct RuntimeConfig {
     pub sandbox: SandboxMode,
     /// Time between SIGTERM and SIGKILL when a call is timed out or aborted.
     pub kill_grace_ms: u64,
+    /// Memory of a call's whole process tree, in MB.
+    pub memory_limit_mb: Option<u64>,
+    /// CPU time of a call's whole process tree, in ms (separate from the wall-clock timeout).
+    pub cpu_time_limit_ms: Option<u64>,
+    /// Processes a call's tree may hold at once (the runtime itself included).
+    pub max_processes: Option<u64>,
+    /// Largest file a tool may write, in MB.
+    pub max_file_size_mb: Option<u64>,
+    /// Calls running at once; more wait in a FIFO queue.
+    pub max_concurrency: u32,
+    /// Calls waiting at most; more reject at once with `ERR_QUEUE_FULL`. `None`: unbounded.
+    pub max_queue: Option<u32>,
+    /// Warm workers; `None` starts a fresh process per call.
+    pub pool: Option<PoolConfig>,
+}
+
+/// Warm, sandboxed workers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolConfig {
+    /// Workers kept started and waiting.
+    pub min_idle: u32,
+    /// Workers alive at once, idle and busy.
+    pub max_workers: u32,
+    /// Idle workers above `minIdle` exit after this long.
+    pub idle_timeout_ms: u64,
+    /// Serve many calls per worker (module state survives between calls); `None`: one call
+    /// per worker.
+    pub reuse: Option<ReuseConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReuseConfig {
+    pub max_calls_per_worker: u32,
+    pub max_rss_mb: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoolPatch {
+    pub min_idle: Option<u32>,
+    pub max_workers: Option<u32>,
+    pub idle_timeout_ms: Option<u64>,
+    pub reuse: Option<ReusePatch>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReusePatch {
+    pub max_calls_per_worker: Option<u32>,
+    pub max_rss_mb: Option<u64>,
+}
+
+pub fn default_concurrency() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2)
+}
+
+impl PoolConfig {
+    fn from_patch(p: PoolPatch, concurrency: u32) -> Self {
+        let min_idle = p.min_idle.unwrap_or(2);
+        PoolConfig {
+            min_idle,
+            max_workers: p.max_workers.unwrap_or(concurrency + min_idle),
+            idle_timeout_ms: p.idle_timeout_ms.unwrap_or(30_000),
+            reuse: p.reuse.map(|r| ReuseConfig {
+                max_calls_per_worker: r.max_calls_per_worker.unwrap_or(100),
+                max_rss_mb: r.max_rss_mb.unwrap_or(512),
+            }),
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -113,6 +184,13 @@ impl Default for RuntimeConfig {
             runtime_path: None,
             sandbox: SandboxMode::Strict,
             kill_grace_ms: 500,
+            memory_limit_mb: None,
+            cpu_time_limit_ms: None,
+            max_processes: None,
+            max_file_size_mb: None,
+            max_concurrency: default_concurrency(),
+            max_queue: None,
+            pool: None,
         }
     }
 }
@@ -166,6 +244,23 @@ impl RuntimeConfig {
         if let Some(s) = patch.sandbox {
             self.sandbox = SandboxMode::parse(&s)?;
         }
+        macro_rules! set_opt {
+            ($($f:ident),*) => { $( if let Some(v) = patch.$f { self.$f = Some(v); } )* };
+        }
+        set_opt!(memory_limit_mb, cpu_time_limit_ms, max_processes, max_file_size_mb, max_queue);
+        if let Some(c) = patch.max_concurrency {
+            self.max_concurrency = c;
+        }
+        match patch.pool {
+            Some(serde_json::Value::Bool(false)) => self.pool = None,
+            Some(serde_json::Value::Bool(true)) => self.pool = Some(PoolConfig::from_patch(PoolPatch::default(), self.max_concurrency)),
+            Some(v @ serde_json::Value::Object(_)) => {
+                let p: PoolPatch = serde_json::from_value(v).map_err(|e| Error::invalid_config(format!("pool: {e}")))?;
+                self.pool = Some(PoolConfig::from_patch(p, self.max_concurrency));
+            }
+            Some(serde_json::Value::Null) | None => {}
+            Some(other) => return Err(Error::invalid_config(format!("pool must be an object or a boolean, got {other}"))),
+        }
         self.validate()?;
         Ok(self)
     }
@@ -208,6 +303,34 @@ impl RuntimeConfig {
                 return bad(format!("nodeOptions entry {opt:?} is not a flag"));
             }
         }
+        for (name, v) in [
+            ("memoryLimitMb", self.memory_limit_mb),
+            ("cpuTimeLimitMs", self.cpu_time_limit_ms),
+            ("maxProcesses", self.max_processes),
+            ("maxFileSizeMb", self.max_file_size_mb),
+        ] {
+            if v == Some(0) {
+                return bad(format!("{name} must be greater than 0 (leave it out for no limit)"));
+            }
+        }
+        if let Some(mb) = self.memory_limit_mb {
+            if mb < 32 {
+                return bad(format!("memoryLimitMb {mb} is below the 32 MB a runtime needs to start"));
+            }
+        }
+        if self.max_concurrency == 0 {
+            return bad("maxConcurrency must be at least 1".into());
+        }
+        if let Some(p) = &self.pool {
+            if p.max_workers == 0 || p.min_idle > p.max_workers {
+                return bad(format!("pool: minIdle ({}) must not exceed maxWorkers ({}), which must be at least 1", p.min_idle, p.max_workers));
+            }
+            if let Some(r) = &p.reuse {
+                if r.max_calls_per_worker == 0 || r.max_rss_mb == 0 {
+                    return bad("pool.reuse: maxCallsPerWorker and maxRssMb must be greater than 0".into());
+                }
+            }
+        }
         crate::policy::Policy::parse(self.effective_permissions())?;
         Ok(())
     }
@@ -234,6 +357,14 @@ pub struct ConfigPatch {
     pub runtime_path: Option<String>,
     pub sandbox: Option<String>,
     pub kill_grace_ms: Option<u64>,
+    pub memory_limit_mb: Option<u64>,
+    pub cpu_time_limit_ms: Option<u64>,
+    pub max_processes: Option<u64>,
+    pub max_file_size_mb: Option<u64>,
+    pub max_concurrency: Option<u32>,
+    pub max_queue: Option<u32>,
+    /// An object, or `true` for the defaults, `false`/`null` for none.
+    pub pool: Option<serde_json::Value>,
 }
 
 impl ConfigPatch {
@@ -286,6 +417,13 @@ const APP_CONFIG_KEYS: &[&str] = &[
     "runtimePath",
     "sandbox",
     "killGraceMs",
+    "memoryLimitMb",
+    "cpuTimeLimitMs",
+    "maxProcesses",
+    "maxFileSizeMb",
+    "maxConcurrency",
+    "maxQueue",
+    "pool",
 ];
 
 /// `fromAppConfig`: the test preset when the app runs in `testing`, the defaults otherwise, with

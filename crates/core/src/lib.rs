@@ -11,13 +11,16 @@ pub mod duration;
 pub mod error;
 pub mod harness;
 pub mod ids;
+pub mod limits;
 pub mod locate;
 pub mod policy;
+pub mod pool;
 pub mod protocol;
 pub mod runtime;
 pub mod sandbox;
 pub mod supervisor;
 pub mod validate;
+pub mod worker;
 
 pub use config::{ConfigPatch, RuntimeConfig, RuntimeType, SandboxMode};
 pub use error::{Error, ExitInfo, ThrownError};

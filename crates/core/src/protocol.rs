@@ -122,6 +122,10 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
         FrameReader { inner, buf: Vec::new(), max_frame }
     }
 
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
     /// The next frame without its newline, or `None` at end of stream. A partial frame at end
     /// of stream is returned as `Io` ("truncated frame").
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, ReadError> {

@@ -4,24 +4,26 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{RuntimeConfig, RuntimeType};
 use crate::error::{CallId, Error, ExitInfo, Result};
+use crate::limits::Limits;
 use crate::locate::{self, RuntimeHints};
 use crate::policy::Policy;
-use crate::protocol::{self, Frame, FrameReader, ReadError};
+use crate::pool::Pool;
+use crate::protocol;
 use crate::sandbox::{self, SandboxReport};
-use crate::supervisor::{self, SharedTail, SpawnRequest};
+use crate::supervisor::{SharedTail, SpawnRequest};
 use crate::validate;
+use crate::worker::{CallError, CallMetrics, CancelReason, StartFailure, Worker, WorkerSpec};
 
 /// Creates runtimes for one project root.
 #[derive(Debug, Clone)]
@@ -46,9 +48,11 @@ impl RuntimeFactory {
 
     pub async fn create_runtime(&self, config: RuntimeConfig) -> Result<Runtime> {
         let factory = self.clone();
-        tokio::task::spawn_blocking(move || Runtime::create(&factory.project_root, &factory.hints, config))
+        let runtime = tokio::task::spawn_blocking(move || Runtime::create(&factory.project_root, &factory.hints, config))
             .await
-            .map_err(|e| Error::internal(format!("runtime creation panicked: {e}")))?
+            .map_err(|e| Error::internal(format!("runtime creation panicked: {e}")))??;
+        runtime.start_pool();
+        Ok(runtime)
     }
 }
 
@@ -65,6 +69,12 @@ pub struct CallOptions {
     pub timeout_ms: Option<u64>,
     /// Cancelling this token aborts the call.
     pub cancel: Option<CancellationToken>,
+    /// Overrides `memoryLimitMb` for this call.
+    pub memory_limit_mb: Option<u64>,
+    /// Overrides `cpuTimeLimitMs` for this call.
+    pub cpu_time_limit_ms: Option<u64>,
+    /// Collect [`CallMetrics`].
+    pub metrics: bool,
 }
 
 /// What a successful call produced.
@@ -72,6 +82,8 @@ pub struct CallOptions {
 pub struct CallOutcome {
     /// The result as JSON text: always an object (see [`protocol::wrap_output`]).
     pub output_json: String,
+    /// Present when asked for with [`CallOptions::metrics`].
+    pub metrics: Option<CallMetrics>,
 }
 
 pub struct Runtime {
@@ -90,26 +102,15 @@ struct Inner {
     closed: AtomicBool,
     close_token: CancellationToken,
     tracker: TaskTracker,
+    /// Calls running at once; more wait here, in FIFO order.
+    queue: Arc<Semaphore>,
+    waiting: AtomicU32,
+    pool: Option<Pool>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.runtime_dir);
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CancelReason {
-    Timeout,
-    Abort,
-}
-
-impl CancelReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            CancelReason::Timeout => "timeout",
-            CancelReason::Abort => "abort",
-        }
     }
 }
 
@@ -132,17 +133,10 @@ impl CallState {
             None => ExitInfo::default(),
         }
     }
-}
 
-enum AttemptError {
-    /// The process never reached the harness: worth retrying.
-    Start(StartFailure),
-    Final(Error),
-}
-
-enum StartFailure {
-    Spawn(std::io::Error),
-    DiedEarly(ExitInfo),
+    fn watch(&self, w: &Worker) {
+        *self.tails.lock().unwrap_or_else(|e| e.into_inner()) = Some((w.stdout.clone(), w.stderr.clone()));
+    }
 }
 
 /// The base of every child's environment. Nothing else of the host's leaks in.
@@ -197,8 +191,13 @@ impl Runtime {
                 return Err(e);
             }
         };
+        let queue = Arc::new(Semaphore::new(config.max_concurrency as usize));
+        let pool = config.pool.clone().map(Pool::new);
         Ok(Runtime {
             inner: Arc::new(Inner {
+                queue,
+                waiting: AtomicU32::new(0),
+                pool,
                 config,
                 project_root,
                 entrypoint,
@@ -243,15 +242,41 @@ impl Runtime {
         self.inner.closed.load(Ordering::SeqCst)
     }
 
-    /// Stops accepting calls, aborts the ones in flight and waits until every process they
-    /// started has been reaped. Idempotent.
+    /// Idle warm workers right now (0 without a pool).
+    pub fn idle_workers(&self) -> usize {
+        self.inner.pool.as_ref().map(|p| p.idle_count()).unwrap_or(0)
+    }
+
+    /// Process ids of the idle warm workers.
+    pub fn idle_worker_pids(&self) -> Vec<i32> {
+        self.inner.pool.as_ref().map(|p| p.idle_pids()).unwrap_or_default()
+    }
+
+    /// Stops accepting calls, aborts the ones in flight, stops the warm workers and waits until
+    /// every process has been reaped. Idempotent.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.close_token.cancel();
+        if let Some(pool) = &self.inner.pool {
+            for w in pool.close() {
+                w.kill(&self.inner.tracker);
+            }
+        }
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
         let dir = self.inner.runtime_dir.clone();
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+
+    /// Starts the manager that keeps `minIdle` warm workers ready. It holds the runtime weakly:
+    /// a runtime dropped without `close()` still stops it.
+    fn start_pool(&self) {
+        if self.inner.pool.is_none() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let token = self.inner.close_token.clone();
+        self.inner.tracker.spawn(pool_manager(weak, token));
     }
 
     /// Runs one tool call to completion, timeout or cancellation.
@@ -274,12 +299,48 @@ impl Runtime {
         if timeout_ms == 0 {
             return Err(Error::invalid_argument("timeout must be greater than 0 ms"));
         }
+        let limits = Limits {
+            memory_limit_mb: opts.memory_limit_mb.or(inner.config.memory_limit_mb),
+            cpu_time_limit_ms: opts.cpu_time_limit_ms.or(inner.config.cpu_time_limit_ms),
+            max_processes: inner.config.max_processes,
+            max_file_size_mb: inner.config.max_file_size_mb,
+        };
+        if let Some(mb) = limits.memory_limit_mb {
+            if mb < 32 {
+                return Err(Error::invalid_argument(format!("memoryLimitMb {mb} is below the 32 MB a runtime needs")));
+            }
+        }
         let call = CallId { tool_id: tool_id.to_string(), tool_exec_id: tool_exec_id.to_string() };
         let user_cancel = opts.cancel.unwrap_or_default();
         if user_cancel.is_cancelled() {
             return Err(Error::Aborted { call, reason: None, started: false });
         }
+        let t0 = Instant::now();
         let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+
+        // Wait for a slot: FIFO, bounded by maxQueue, and still subject to the deadline and
+        // the abort signal (the error then says the call never started).
+        let permit = match inner.queue.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if let Some(max) = inner.config.max_queue {
+                    if inner.waiting.load(Ordering::SeqCst) >= max {
+                        return Err(Error::QueueFull { call, max_queue: max as u64 });
+                    }
+                }
+                inner.waiting.fetch_add(1, Ordering::SeqCst);
+                let acquired = tokio::select! {
+                    p = inner.queue.clone().acquire_owned() => p.map_err(|_| Error::Closed),
+                    _ = tokio::time::sleep_until(deadline) => Err(Error::Timeout { call: call.clone(), timeout_ms, started: false, exit: ExitInfo::default() }),
+                    _ = user_cancel.cancelled() => Err(Error::Aborted { call: call.clone(), reason: None, started: false }),
+                    _ = inner.close_token.cancelled() => Err(Error::Closed),
+                };
+                inner.waiting.fetch_sub(1, Ordering::SeqCst);
+                acquired?
+            }
+        };
+        let queued_ms = t0.elapsed().as_secs_f64() * 1000.0;
+
         let frame = Arc::new(protocol::encode_call(tool_id, tool_exec_id, &input_json, &config_json));
         let (cancel_tx, cancel_rx) = watch::channel(None::<CancelReason>);
         let (result_tx, result_rx) = oneshot::channel();
@@ -289,12 +350,15 @@ impl Runtime {
             let call = call.clone();
             let state = state.clone();
             let env = opts.env;
+            let want_metrics = opts.metrics;
             inner.clone().tracker.spawn(async move {
-                let r = run_with_retries(&inner, &call, frame, &env, cancel_rx, &state).await;
+                // The slot is held until the call's process is done with, not just answered.
+                let _permit = permit;
+                let r = run_with_retries(&inner, &call, frame, &env, cancel_rx, &state, limits, want_metrics).await;
                 let _ = result_tx.send(r);
             });
         }
-        tokio::select! {
+        let outcome = tokio::select! {
             biased;
             r = result_rx => r.unwrap_or_else(|_| Err(Error::internal("the call task ended without a result"))),
             _ = tokio::time::sleep_until(deadline) => {
@@ -314,7 +378,14 @@ impl Runtime {
                 let _ = cancel_tx.send(Some(CancelReason::Abort));
                 Err(Error::Closed)
             }
-        }
+        };
+        outcome.map(|mut o| {
+            if let Some(m) = &mut o.metrics {
+                m.queued_ms = (queued_ms * 100.0).round() / 100.0;
+                m.wall_ms = (t0.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+            }
+            o
+        })
     }
 }
 
@@ -338,6 +409,7 @@ fn make_private_dir(prefix: &str) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("could not create a unique temp directory"))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_with_retries(
     inner: &Arc<Inner>,
     call: &CallId,
@@ -345,6 +417,8 @@ async fn run_with_retries(
     env: &BTreeMap<String, String>,
     mut cancel_rx: watch::Receiver<Option<CancelReason>>,
     state: &Arc<CallState>,
+    limits: Limits,
+    want_metrics: bool,
 ) -> Result<CallOutcome> {
     let cfg = &inner.config;
     let initial = Duration::from_millis(cfg.backoff_initial_interval_ms);
@@ -361,15 +435,20 @@ async fn run_with_retries(
     let mut attempts = 0u32;
     loop {
         attempts += 1;
-        let failure = match attempt(inner, call, frame.clone(), env, cancel_rx.clone(), state).await {
+        let failure = match attempt(inner, call, frame.clone(), env, cancel_rx.clone(), state, limits, want_metrics).await {
             Ok(v) => return Ok(v),
-            Err(AttemptError::Final(e)) => return Err(e),
-            Err(AttemptError::Start(f)) => f,
+            Err(CallError::Final(e)) => return Err(e),
+            Err(CallError::Start(f)) => f,
         };
         // Jitter must not push a delay outside the configured bounds.
         let delay = delays.next().unwrap_or(max).clamp(initial, max);
         if first.elapsed() + delay > max_elapsed {
             return Err(match failure {
+                StartFailure::Spawn(e) if !crate::supervisor::is_transient_spawn_error(&e) => Error::RuntimeUnavailable {
+                    runtime: cfg.runtime_type.as_str().to_string(),
+                    path: Some(inner.program.display().to_string()),
+                    reason: format!("cannot start {}: {e}", inner.program.display()),
+                },
                 StartFailure::Spawn(e) => Error::RuntimeUnavailable {
                     runtime: cfg.runtime_type.as_str().to_string(),
                     path: Some(inner.program.display().to_string()),
@@ -383,20 +462,6 @@ async fn run_with_retries(
             _ = cancel_rx.changed() => return Err(Error::Aborted { call: call.clone(), reason: None, started: false }),
         }
     }
-}
-
-enum Outcome {
-    Done(String),
-    Fail(Error),
-    ChannelClosed,
-    Cancelled(CancelReason),
-}
-
-#[derive(PartialEq, Eq, Clone, Copy, PartialOrd)]
-enum Phase {
-    Starting,
-    Running,
-    Loaded,
 }
 
 fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> Vec<(String, String)> {
@@ -438,6 +503,61 @@ fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
     args
 }
 
+/// The environment frame a warm worker applies to `process.env` just before a call.
+fn env_frame(env: &[(String, String)]) -> Arc<Vec<u8>> {
+    let map: serde_json::Map<String, serde_json::Value> = env.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    Arc::new(format!("env {}\n", serde_json::Value::Object(map)).into_bytes())
+}
+
+/// Starts a runtime process for a call (`call_env`) or, for the pool, with the base
+/// environment only (the call's arrives later in an `env` frame).
+fn spawn_worker(inner: &Inner, call_env: &BTreeMap<String, String>, limits: Limits) -> std::result::Result<Worker, CallError> {
+    let tmp = make_private_dir("tool-runtime-call")
+        .map_err(|e| CallError::Final(Error::internal(format!("cannot create the call's temp dir: {e}"))))?;
+    let child_sandbox = match inner.sandbox.for_call(&tmp) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(CallError::Final(e));
+        }
+    };
+    let mut args = runtime_args(inner, &tmp);
+    if inner.config.runtime_type == RuntimeType::Node {
+        if let Some(mb) = limits.memory_limit_mb {
+            // V8 then fails with a clean heap error before the kernel has to kill anything.
+            args.insert(0, format!("--max-old-space-size={}", (mb * 3 / 4).max(16)).into());
+        }
+    }
+    let request = SpawnRequest {
+        program: inner.program.clone(),
+        args,
+        env: build_env(inner, &tmp, call_env),
+        cwd: inner.project_root.clone(),
+        sandbox: child_sandbox,
+        tail_cap: inner.config.max_stderr_bytes as usize,
+        cgroup_procs: Vec::new(),
+        rlimits: None,
+    };
+    let spec = WorkerSpec {
+        request,
+        entrypoint: inner.entrypoint.display().to_string(),
+        group_name: format!("call-{}", crate::ids::new_id().to_ascii_lowercase()),
+        tmp,
+        limits,
+    };
+    Worker::spawn(spec, inner.config.max_output_bytes as usize).map_err(|e| match e {
+        CallError::Start(StartFailure::Spawn(io)) if !crate::supervisor::is_transient_spawn_error(&io) => {
+            CallError::Final(Error::RuntimeUnavailable {
+                runtime: inner.config.runtime_type.as_str().to_string(),
+                path: Some(inner.program.display().to_string()),
+                reason: format!("cannot start {}: {io}", inner.program.display()),
+            })
+        }
+        other => other,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     inner: &Arc<Inner>,
     call: &CallId,
@@ -445,10 +565,11 @@ async fn attempt(
     call_env: &BTreeMap<String, String>,
     mut cancel_rx: watch::Receiver<Option<CancelReason>>,
     state: &Arc<CallState>,
-) -> std::result::Result<CallOutcome, AttemptError> {
-    let cfg = &inner.config;
+    limits: Limits,
+    want_metrics: bool,
+) -> std::result::Result<CallOutcome, CallError> {
     if !inner.entrypoint.is_file() {
-        return Err(AttemptError::Final(Error::EntrypointFailed {
+        return Err(CallError::Final(Error::EntrypointFailed {
             call: call.clone(),
             entrypoint: inner.entrypoint.display().to_string(),
             message: format!("cannot find the entrypoint {}", inner.entrypoint.display()),
@@ -456,202 +577,164 @@ async fn attempt(
             exit: ExitInfo::default(),
         }));
     }
-    let tmp = make_private_dir("tool-runtime-call")
-        .map_err(|e| AttemptError::Final(Error::internal(format!("cannot create the call's temp dir: {e}"))))?;
-    let child_sandbox = match inner.sandbox.for_call(&tmp) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(AttemptError::Final(e));
-        }
-    };
-    let req = SpawnRequest {
-        program: inner.program.clone(),
-        args: runtime_args(inner, &tmp),
-        env: build_env(inner, &tmp, call_env),
-        cwd: inner.project_root.clone(),
-        sandbox: child_sandbox,
-        tail_cap: cfg.max_stderr_bytes as usize,
-    };
-    let spawned = match supervisor::spawn(req) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            if supervisor::is_transient_spawn_error(&e) {
-                return Err(AttemptError::Start(StartFailure::Spawn(e)));
+    // A warm worker when one is idle; a fresh process otherwise.
+    let warm = match &inner.pool {
+        Some(pool) => {
+            let (w, dead) = pool.take();
+            for d in dead {
+                d.kill(&inner.tracker);
             }
-            return Err(AttemptError::Final(Error::RuntimeUnavailable {
-                runtime: cfg.runtime_type.as_str().to_string(),
-                path: Some(inner.program.display().to_string()),
-                reason: format!("cannot start {}: {e}", inner.program.display()),
-            }));
+            w
         }
+        None => None,
     };
-    *state.tails.lock().unwrap_or_else(|e| e.into_inner()) = Some((spawned.stdout.clone(), spawned.stderr.clone()));
-    let supervisor::Spawned { mut child, pid, channel, stdout, stderr, capture } = spawned;
-    let (rd, wr) = channel.into_split();
-    let writer = Arc::new(tokio::sync::Mutex::new(wr));
-    {
-        let writer = writer.clone();
-        tokio::spawn(async move {
-            let _ = writer.lock().await.write_all(&frame).await;
-        });
+    let pooled = warm.is_some();
+    let mut worker = match warm {
+        Some(mut w) => {
+            if let Some(e) = w.take_load_error(call) {
+                release(inner, None);
+                w.kill(&inner.tracker);
+                return Err(CallError::Final(e));
+            }
+            w.warm = true;
+            w.set_memory_limit(limits.memory_limit_mb);
+            w.set_cpu_limit(limits.cpu_time_limit_ms);
+            let env = build_env(inner, &w.tmp, call_env);
+            w.send(env_frame(&env));
+            w
+        }
+        None => spawn_worker(inner, call_env, limits)?,
+    };
+    state.watch(&worker);
+    if worker.phase >= crate::worker::Phase::Running {
+        state.started.store(true, Ordering::SeqCst);
     }
-
-    let max_output = cfg.max_output_bytes as usize;
-    let mut reader = FrameReader::new(BufReader::with_capacity(64 * 1024, rd), max_output + 16);
-    let mut phase = Phase::Starting;
-    let mut exit_status: Option<std::process::ExitStatus> = None;
-    let mut drain_deadline: Option<tokio::time::Instant> = None;
-    let outcome = loop {
-        tokio::select! {
-            biased;
-            changed = cancel_rx.changed() => {
-                let reason = if changed.is_err() { CancelReason::Abort } else { (*cancel_rx.borrow()).unwrap_or(CancelReason::Abort) };
-                break Outcome::Cancelled(reason);
+    worker.send(frame);
+    let result = worker.run(call, &mut cancel_rx).await;
+    state.started.store(worker.phase >= crate::worker::Phase::Running, Ordering::SeqCst);
+    let reusable = |w: &mut Worker| -> bool {
+        let Some(reuse) = inner.pool.as_ref().and_then(|p| p.cfg.reuse.as_ref()) else { return false };
+        pooled && w.is_alive() && w.calls < reuse.max_calls_per_worker && w.rss_mb() < reuse.max_rss_mb
+    };
+    match result {
+        Ok(output) => {
+            let metrics = want_metrics.then(|| worker.metrics());
+            finish(inner, worker, pooled, &reusable);
+            Ok(CallOutcome { output_json: output, metrics })
+        }
+        Err(CallError::Final(Error::Aborted { reason: Some(r), started, call: c })) => {
+            let reason = if r == "timeout" { CancelReason::Timeout } else { CancelReason::Abort };
+            if pooled {
+                release(inner, None);
             }
-            next = reader.next() => match next {
-                Ok(Some(line)) => match protocol::parse_frame(&line) {
-                    Ok(Frame::Hello { .. }) => {
-                        phase = Phase::Running;
-                        state.started.store(true, Ordering::SeqCst);
-                    }
-                    Ok(Frame::Loaded) => phase = Phase::Loaded,
-                    Ok(Frame::LoadError(t)) => break Outcome::Fail(Error::EntrypointFailed {
-                        call: call.clone(),
-                        entrypoint: inner.entrypoint.display().to_string(),
-                        message: format!("{}: {}", t.name, t.message),
-                        stack: t.stack,
-                        exit: ExitInfo { stderr: stderr.lock().unwrap_or_else(|e| e.into_inner()).text(), ..ExitInfo::default() },
-                    }),
-                    Ok(Frame::NotFound { available }) => break Outcome::Fail(Error::ToolNotFound { call: call.clone(), available }),
-                    Ok(Frame::Ok(raw)) => {
-                        if raw.len() > max_output {
-                            break Outcome::Fail(Error::OutputTooLarge { call: call.clone(), limit: max_output as u64, size: raw.len() as u64 });
-                        }
-                        break Outcome::Done(protocol::wrap_output(&raw));
-                    }
-                    Ok(Frame::Err(cause)) => break Outcome::Fail(Error::ToolFailed { call: call.clone(), cause }),
-                    Ok(Frame::BadOutput { reason }) => break Outcome::Fail(Error::InvalidOutput { call: call.clone(), reason }),
-                    Err(reason) => break Outcome::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("garbage on the result channel: {reason}") }),
-                },
-                Ok(None) => break Outcome::ChannelClosed,
-                Err(ReadError::TooLarge { seen }) => break Outcome::Fail(Error::OutputTooLarge { call: call.clone(), limit: max_output as u64, size: seen }),
-                Err(ReadError::Io(reason)) => {
-                    if phase == Phase::Starting {
-                        break Outcome::ChannelClosed;
-                    }
-                    break Outcome::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("the result channel broke: {reason}") });
+            worker.terminate(reason, Duration::from_millis(inner.config.kill_grace_ms), &inner.tracker);
+            Err(CallError::Final(Error::Aborted { call: c, reason: Some(r), started }))
+        }
+        Err(CallError::Final(e)) => {
+            // A tool that threw leaves a healthy process behind; anything else does not.
+            let healthy = matches!(e, Error::ToolFailed { .. } | Error::ToolNotFound { .. } | Error::InvalidOutput { .. } | Error::OutputTooLarge { .. })
+                && !matches!(&e, Error::InvalidOutput { reason, .. } if reason.starts_with("garbage") || reason.starts_with("the result channel"))
+                && !matches!(e, Error::OutputTooLarge { .. });
+            if healthy {
+                finish(inner, worker, pooled, &reusable);
+            } else {
+                if pooled {
+                    release(inner, None);
                 }
-            },
-            status = child.wait(), if exit_status.is_none() => {
-                exit_status = status.ok();
-                // Whatever the child wrote before it died is already buffered; a grandchild
-                // holding the channel open must not keep us waiting for an end that never comes.
-                drain_deadline = Some(tokio::time::Instant::now() + Duration::from_millis(100));
+                worker.kill(&inner.tracker);
             }
-            _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
-                break Outcome::ChannelClosed;
+            Err(CallError::Final(e))
+        }
+        Err(start @ CallError::Start(_)) => {
+            if pooled {
+                release(inner, None);
             }
+            worker.kill(&inner.tracker);
+            Err(start)
+        }
+    }
+}
+
+/// After a call: back to the pool when reuse allows, else gone.
+fn finish(inner: &Arc<Inner>, mut worker: Worker, pooled: bool, reusable: &dyn Fn(&mut Worker) -> bool) {
+    if pooled && reusable(&mut worker) {
+        if let Some(w) = inner.pool.as_ref().and_then(|p| p.release(Some(worker))) {
+            w.kill(&inner.tracker);
+        }
+        return;
+    }
+    if pooled {
+        release(inner, None);
+    }
+    worker.kill(&inner.tracker);
+}
+
+fn release(inner: &Inner, worker: Option<Worker>) {
+    if let Some(pool) = &inner.pool {
+        if let Some(w) = pool.release(worker) {
+            w.kill(&inner.tracker);
+        }
+    }
+}
+
+/// Keeps `minIdle` workers warm, retires idle ones past `idleTimeoutMs`.
+async fn pool_manager(weak: Weak<Inner>, token: CancellationToken) {
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let Some(pool) = inner.pool.as_ref() else { return };
+        if pool.is_closed() {
+            return;
+        }
+        for w in pool.expired() {
+            w.kill(&inner.tracker);
+        }
+        for _ in 0..pool.reserve_starts() {
+            let inner2 = inner.clone();
+            inner.tracker.spawn(async move { warm_one(inner2).await });
+        }
+        let wake = pool.wake.clone();
+        // Do not hold the runtime alive while waiting.
+        drop(inner);
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+/// Starts one worker and waits until it has imported the entrypoint.
+async fn warm_one(inner: Arc<Inner>) {
+    let Some(pool) = inner.pool.as_ref() else { return };
+    let limits = Limits {
+        memory_limit_mb: inner.config.memory_limit_mb,
+        cpu_time_limit_ms: inner.config.cpu_time_limit_ms,
+        max_processes: inner.config.max_processes,
+        max_file_size_mb: inner.config.max_file_size_mb,
+    };
+    let mut worker = match spawn_worker(&inner, &BTreeMap::new(), limits) {
+        Ok(w) => w,
+        Err(_) => {
+            // Back off before the manager tries again, so a broken runtime is not hammered.
+            tokio::time::sleep(Duration::from_millis(inner.config.backoff_initial_interval_ms)).await;
+            pool.started(None);
+            return;
         }
     };
-
-    let grace = Duration::from_millis(cfg.kill_grace_ms);
-    match outcome {
-        Outcome::Done(output) => {
-            // The result is in: the process and anything it started go now.
-            supervisor::kill_group(pid, libc::SIGKILL);
-            spawn_cleanup(inner, child, pid, capture, tmp);
-            Ok(CallOutcome { output_json: output })
+    let (_keep, mut rx) = watch::channel(None::<CancelReason>);
+    let placeholder = CallId { tool_id: "(warm-up)".into(), tool_exec_id: "(warm-up)".into() };
+    let ready = tokio::select! {
+        r = worker.wait_ready(&placeholder, &mut rx) => r.is_ok(),
+        _ = tokio::time::sleep(Duration::from_millis(inner.config.tool_execution_timeout_ms)) => false,
+        _ = inner.close_token.cancelled() => false,
+    };
+    if ready {
+        if let Some(w) = pool.started(Some(worker)) {
+            w.kill(&inner.tracker);
         }
-        Outcome::Fail(e) => {
-            supervisor::kill_group(pid, libc::SIGKILL);
-            spawn_cleanup(inner, child, pid, capture, tmp);
-            Err(AttemptError::Final(e))
-        }
-        Outcome::Cancelled(reason) => {
-            let inner2 = inner.clone();
-            inner.tracker.spawn(async move {
-                let cancel = protocol::encode_cancel(reason.as_str());
-                let w = writer.clone();
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_millis(100), async { w.lock().await.write_all(&cancel).await }).await;
-                });
-                supervisor::kill_group(pid, libc::SIGTERM);
-                let _ = tokio::time::timeout(grace, child.wait()).await;
-                supervisor::kill_group(pid, libc::SIGKILL);
-                finish_cleanup(&inner2, child, pid, capture, tmp).await;
-            });
-            Err(AttemptError::Final(Error::Aborted { call: call.clone(), reason: Some(reason.as_str().into()), started: phase >= Phase::Running }))
-        }
-        Outcome::ChannelClosed => {
-            // The channel ended without a result: wait briefly for the exit status, then make
-            // sure nothing of the group survives (a tool may close fd 3 and keep running).
-            if exit_status.is_none() {
-                exit_status = tokio::time::timeout(Duration::from_millis(200), child.wait()).await.ok().and_then(|r| r.ok());
-            }
-            supervisor::kill_group(pid, libc::SIGKILL);
-            if exit_status.is_none() {
-                exit_status = child.wait().await.ok();
-            }
-            for h in capture {
-                let _ = tokio::time::timeout(Duration::from_millis(500), h).await;
-            }
-            let mut exit = ExitInfo {
-                stdout: stdout.lock().unwrap_or_else(|e| e.into_inner()).text(),
-                stderr: stderr.lock().unwrap_or_else(|e| e.into_inner()).text(),
-                ..ExitInfo::default()
-            };
-            if let Some(st) = exit_status {
-                use std::os::unix::process::ExitStatusExt;
-                exit.exit_code = st.code();
-                exit.signal = st.signal().map(supervisor::signal_name);
-            }
-            let tmp2 = tmp.clone();
-            inner.tracker.spawn_blocking(move || {
-                let _ = std::fs::remove_dir_all(tmp2);
-            });
-            match phase {
-                Phase::Starting => Err(AttemptError::Start(StartFailure::DiedEarly(exit))),
-                Phase::Running => Err(AttemptError::Final(Error::EntrypointFailed {
-                    call: call.clone(),
-                    entrypoint: inner.entrypoint.display().to_string(),
-                    message: "the process exited while loading the entrypoint".into(),
-                    stack: None,
-                    exit,
-                })),
-                Phase::Loaded => Err(AttemptError::Final(Error::ProcessExited { call: call.clone(), exit })),
-            }
-        }
+    } else {
+        pool.started(None);
+        worker.kill(&inner.tracker);
+        tokio::time::sleep(Duration::from_millis(inner.config.backoff_initial_interval_ms)).await;
     }
-}
-
-/// Reaps the child, kills what is left of its group and removes its temp dir, off the
-/// caller's path.
-fn spawn_cleanup(
-    inner: &Arc<Inner>,
-    child: tokio::process::Child,
-    pid: i32,
-    capture: Vec<tokio::task::JoinHandle<()>>,
-    tmp: PathBuf,
-) {
-    let inner2 = inner.clone();
-    inner.tracker.spawn(async move { finish_cleanup(&inner2, child, pid, capture, tmp).await });
-}
-
-async fn finish_cleanup(
-    _inner: &Arc<Inner>,
-    mut child: tokio::process::Child,
-    pid: i32,
-    capture: Vec<tokio::task::JoinHandle<()>>,
-    tmp: PathBuf,
-) {
-    let _ = child.wait().await;
-    // Members of the group outlive the leader's reaping; the group id stays reserved while
-    // any of them lives, so this cannot hit an unrelated process.
-    supervisor::kill_group(pid, libc::SIGKILL);
-    for h in capture {
-        let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
-    }
-    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(tmp)).await;
 }

@@ -62,6 +62,9 @@ pub struct SpawnRequest {
     pub cwd: PathBuf,
     pub sandbox: Option<ChildSandbox>,
     pub tail_cap: usize,
+    /// Open `cgroup.procs` files the child joins before anything else.
+    pub cgroup_procs: Vec<RawFd>,
+    pub rlimits: Option<crate::limits::Rlimits>,
 }
 
 pub struct Spawned {
@@ -146,6 +149,8 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         None => None,
     };
     let exec = image.clone();
+    let cgroup_procs = req.cgroup_procs.clone();
+    let rlimits = req.rlimits;
     // SAFETY: the closure runs in the forked child and only makes raw syscalls on memory that
     // was fully built before the fork (no allocation, no locks).
     unsafe {
@@ -157,6 +162,10 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
             if libc::getppid() != host_pid {
                 libc::_exit(1);
+            }
+            crate::limits::join_cgroups(&cgroup_procs)?;
+            if let Some(r) = &rlimits {
+                r.apply()?;
             }
             if let Some(sb) = &sandbox {
                 sb.enter()?;

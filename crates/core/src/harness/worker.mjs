@@ -76,7 +76,10 @@ const moduleReady = import(entrySpecifier).then(
 );
 
 process.on("SIGTERM", () => {
-  if (controller) controller.abort(new DOMException("the call was terminated", "AbortError"));
+  // The host sends a cancel frame (with the reason) just before SIGTERM: let it land first.
+  setTimeout(() => {
+    if (controller) controller.abort(new DOMException("the call was terminated", "AbortError"));
+  }, 20);
 });
 
 function startReading(attach) {

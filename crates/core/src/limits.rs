@@ -1,0 +1,468 @@
+//! Resource limits: memory, CPU time, processes and file size, enforced by the strongest
+//! mechanism the machine offers. A cgroup (v2 where delegated to us, else the v1 memory, pids
+//! and cpuacct controllers where we may create groups, as root) holds the call's whole process
+//! tree; without one, a watchdog samples the tree from /proc. rlimits add per-process backstops.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The limits of one call. `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub memory_limit_mb: Option<u64>,
+    pub cpu_time_limit_ms: Option<u64>,
+    pub max_processes: Option<u64>,
+    pub max_file_size_mb: Option<u64>,
+}
+
+impl Limits {
+    pub fn any_tree_limit(&self) -> bool {
+        self.memory_limit_mb.is_some() || self.cpu_time_limit_ms.is_some() || self.max_processes.is_some()
+    }
+}
+
+/// Which limit a call went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitHit {
+    Memory { limit_mb: u64, peak_mb: u64 },
+    Cpu { limit_ms: u64 },
+    Processes { limit: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitSupport {
+    /// `"cgroup-v2"`, `"cgroup-v1"` or `"watchdog"`.
+    pub memory: &'static str,
+    pub cpu: &'static str,
+    pub processes: &'static str,
+    /// `"rlimit"`.
+    pub file_size: &'static str,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    V2 { base: PathBuf },
+    V1 { memory: Option<PathBuf>, pids: Option<PathBuf>, cpuacct: Option<PathBuf> },
+    None,
+}
+
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+
+fn backend() -> &'static Backend {
+    BACKEND.get_or_init(probe)
+}
+
+/// The mechanism behind each limit on this machine.
+pub fn support() -> LimitSupport {
+    match backend() {
+        Backend::V2 { .. } => LimitSupport { memory: "cgroup-v2", cpu: "cgroup-v2", processes: "cgroup-v2", file_size: "rlimit" },
+        Backend::V1 { memory, pids, cpuacct } => LimitSupport {
+            memory: if memory.is_some() { "cgroup-v1" } else { "watchdog" },
+            cpu: if cpuacct.is_some() { "cgroup-v1" } else { "watchdog" },
+            processes: if pids.is_some() { "cgroup-v1" } else { "watchdog" },
+            file_size: "rlimit",
+        },
+        Backend::None => LimitSupport { memory: "watchdog", cpu: "watchdog", processes: "watchdog", file_size: "rlimit" },
+    }
+}
+
+/// Our own cgroup path for `controller` (`""` for the v2 hierarchy).
+fn own_cgroup(controller: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    text.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if controller.is_empty() {
+            (ctrls.is_empty()).then(|| path.to_string())
+        } else {
+            ctrls.split(',').any(|c| c == controller).then(|| path.to_string())
+        }
+    })
+}
+
+/// Creates (or reuses) `<our cgroup>/tool-runtime-<pid>` and checks we can make groups in it.
+fn make_base(mount: &Path, own: &str) -> Option<PathBuf> {
+    let base = mount.join(own.trim_start_matches('/')).join(format!("tool-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&base).ok()?;
+    let probe = base.join("probe");
+    std::fs::create_dir(&probe).ok()?;
+    let ok = std::fs::OpenOptions::new().write(true).open(probe.join("cgroup.procs")).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    ok.then_some(base)
+}
+
+fn probe() -> Backend {
+    // cgroup v2, delegated: the memory and pids controllers are enabled for our subtree.
+    if let Some(own) = own_cgroup("") {
+        let mount = Path::new("/sys/fs/cgroup");
+        let unified = if mount.join("cgroup.controllers").exists() { mount.to_path_buf() } else { mount.join("unified") };
+        let dir = unified.join(own.trim_start_matches('/'));
+        let ctrls = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+        let has = |c: &str| ctrls.split_whitespace().any(|x| x == c);
+        if has("memory") && has("pids") {
+            if let Some(base) = make_base(&unified, &own) {
+                // Controllers must be enabled for the groups we create below the base.
+                let _ = std::fs::write(base.join("cgroup.subtree_control"), "+memory +pids +cpu");
+                let sub = std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
+                if sub.contains("memory") && sub.contains("pids") {
+                    return Backend::V2 { base };
+                }
+            }
+        }
+    }
+    let v1 = |ctrl: &str| -> Option<PathBuf> {
+        let own = own_cgroup(ctrl)?;
+        let mount = Path::new("/sys/fs/cgroup").join(ctrl);
+        if !mount.join("cgroup.procs").exists() {
+            return None;
+        }
+        make_base(&mount, &own)
+    };
+    let (memory, pids, cpuacct) = (v1("memory"), v1("pids"), v1("cpuacct"));
+    if memory.is_none() && pids.is_none() && cpuacct.is_none() {
+        return Backend::None;
+    }
+    Backend::V1 { memory, pids, cpuacct }
+}
+
+/// Threads per process the task limit allows for: `maxProcesses` counts processes, while the
+/// kernel's pids controller counts threads too (node starts about 7, bun 2, more on big
+/// machines).
+fn tasks_per_process() -> u64 {
+    let cpus = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(4);
+    16 + 2 * cpus
+}
+
+/// The cgroup(s) of one call. The child joins them between fork and exec; they are removed
+/// when the call is over.
+#[derive(Debug)]
+pub struct CallGroup {
+    dirs: Vec<PathBuf>,
+    procs: Vec<OwnedFd>,
+    v2: bool,
+    memory: Option<PathBuf>,
+    pids: Option<PathBuf>,
+    cpu: Option<PathBuf>,
+}
+
+fn open_write(path: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::other("NUL in path"))?;
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+impl CallGroup {
+    /// Creates the call's groups for the tree limits in `limits`; `None` when no cgroup is
+    /// available or needed (the watchdog then samples /proc).
+    pub fn create(limits: &Limits, name: &str) -> io::Result<Option<CallGroup>> {
+        if !limits.any_tree_limit() {
+            return Ok(None);
+        }
+        let mut g = CallGroup { dirs: vec![], procs: vec![], v2: false, memory: None, pids: None, cpu: None };
+        let mk = |base: &Path| -> io::Result<PathBuf> {
+            let d = base.join(name);
+            std::fs::create_dir(&d)?;
+            Ok(d)
+        };
+        match backend() {
+            Backend::None => return Ok(None),
+            Backend::V2 { base } => {
+                let d = mk(base)?;
+                g.dirs.push(d.clone());
+                g.v2 = true;
+                if let Some(mb) = limits.memory_limit_mb {
+                    std::fs::write(d.join("memory.max"), (mb * 1024 * 1024).to_string())?;
+                    let _ = std::fs::write(d.join("memory.swap.max"), "0");
+                }
+                if let Some(n) = limits.max_processes {
+                    std::fs::write(d.join("pids.max"), (n * tasks_per_process()).to_string())?;
+                }
+                g.procs.push(open_write(&d.join("cgroup.procs"))?);
+                g.memory = Some(d.clone());
+                g.pids = Some(d.clone());
+                g.cpu = Some(d);
+            }
+            Backend::V1 { memory, pids, cpuacct } => {
+                if let (Some(base), Some(mb)) = (memory, limits.memory_limit_mb) {
+                    let d = mk(base)?;
+                    g.dirs.push(d.clone());
+                    std::fs::write(d.join("memory.limit_in_bytes"), (mb * 1024 * 1024).to_string())?;
+                    // Without swap accounting the file is absent; the plain limit still holds.
+                    let _ = std::fs::write(d.join("memory.memsw.limit_in_bytes"), (mb * 1024 * 1024).to_string());
+                    g.procs.push(open_write(&d.join("cgroup.procs"))?);
+                    g.memory = Some(d);
+                }
+                if let (Some(base), Some(n)) = (pids, limits.max_processes) {
+                    let d = mk(base)?;
+                    g.dirs.push(d.clone());
+                    std::fs::write(d.join("pids.max"), (n * tasks_per_process()).to_string())?;
+                    g.procs.push(open_write(&d.join("cgroup.procs"))?);
+                    g.pids = Some(d);
+                }
+                if let (Some(base), Some(_)) = (cpuacct, limits.cpu_time_limit_ms) {
+                    let d = mk(base)?;
+                    g.dirs.push(d.clone());
+                    g.procs.push(open_write(&d.join("cgroup.procs"))?);
+                    g.cpu = Some(d);
+                }
+                if g.dirs.is_empty() {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(g))
+    }
+
+    /// The open `cgroup.procs` files the child writes its pid to.
+    pub fn procs_fds(&self) -> Vec<std::os::fd::RawFd> {
+        self.procs.iter().map(|f| f.as_raw_fd()).collect()
+    }
+
+    /// Changes the memory limit of a running group (a warm worker taking a call with its own
+    /// limit).
+    pub fn set_memory_limit(&self, mb: u64) {
+        if let Some(d) = &self.memory {
+            let file = if self.v2 { "memory.max" } else { "memory.limit_in_bytes" };
+            let _ = std::fs::write(d.join(file), (mb * 1024 * 1024).to_string());
+        }
+    }
+
+    /// Moves the calling (forked) process into the groups.
+    ///
+    /// # Safety
+    /// Call only between fork and exec: raw syscalls, no allocation.
+    pub unsafe fn join(&self) -> io::Result<()> {
+        join_cgroups(&self.procs_fds())
+    }
+
+    fn read(dir: &Option<PathBuf>, file: &str) -> Option<String> {
+        std::fs::read_to_string(dir.as_ref()?.join(file)).ok()
+    }
+
+    fn keyed(text: &str, key: &str) -> Option<u64> {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == key).then(|| v.trim().parse().ok()).flatten()
+        })
+    }
+
+    /// Whether the kernel OOM-killed something in the group.
+    pub fn oom_killed(&self) -> bool {
+        let file = if self.v2 { "memory.events" } else { "memory.oom_control" };
+        Self::read(&self.memory, file).and_then(|t| Self::keyed(&t, "oom_kill")).unwrap_or(0) > 0
+    }
+
+    /// Peak memory of the group in bytes.
+    pub fn memory_peak(&self) -> Option<u64> {
+        let file = if self.v2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
+        Self::read(&self.memory, file)?.trim().parse().ok()
+    }
+
+    /// Whether a fork failed at the task limit.
+    pub fn pids_limit_hit(&self) -> bool {
+        Self::read(&self.pids, "pids.events").and_then(|t| Self::keyed(&t, "max")).unwrap_or(0) > 0
+    }
+
+    /// Processes (not threads) in the group, from the pids (or any) group.
+    pub fn process_count(&self) -> Option<u64> {
+        let dir = self.pids.as_ref().or(self.dirs.first())?;
+        Some(std::fs::read_to_string(dir.join("cgroup.procs")).ok()?.lines().count() as u64)
+    }
+
+    /// CPU time used by the group, in milliseconds.
+    pub fn cpu_ms(&self) -> Option<u64> {
+        if self.v2 {
+            let t = Self::read(&self.cpu, "cpu.stat")?;
+            return Self::keyed(&t, "usage_usec").map(|us| us / 1000);
+        }
+        Self::read(&self.cpu, "cpuacct.usage")?.trim().parse::<u64>().ok().map(|ns| ns / 1_000_000)
+    }
+
+    /// Every pid in the group (for the final kill: members may have left the process group).
+    pub fn pids(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        for d in &self.dirs {
+            if let Ok(t) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                out.extend(t.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Kills every process in the group and removes the groups once they are empty.
+    pub async fn destroy(self) {
+        if self.v2 {
+            if let Some(d) = self.dirs.first() {
+                let _ = std::fs::write(d.join("cgroup.kill"), "1");
+            }
+        }
+        for _ in 0..50 {
+            let pids = self.pids();
+            if pids.is_empty() {
+                break;
+            }
+            for p in pids {
+                unsafe {
+                    libc::kill(p, libc::SIGKILL);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for d in &self.dirs {
+            for _ in 0..20 {
+                if std::fs::remove_dir(d).is_ok() || !d.exists() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Writes the calling process's pid to each open `cgroup.procs` file.
+///
+/// # Safety
+/// Call only between fork and exec: raw syscalls, no allocation.
+pub unsafe fn join_cgroups(fds: &[std::os::fd::RawFd]) -> io::Result<()> {
+    let mut buf = [0u8; 20];
+    let pid = libc::getpid() as u64;
+    let digits = format_u64(pid, &mut buf);
+    for &fd in fds {
+        if libc::write(fd, digits.as_ptr().cast(), digits.len()) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Per-process backstops set between fork and exec.
+#[derive(Debug, Clone, Copy)]
+pub struct Rlimits {
+    pub file_size_bytes: Option<u64>,
+    pub cpu_seconds: Option<u64>,
+}
+
+impl Rlimits {
+    pub fn from_limits(l: &Limits) -> Self {
+        Rlimits {
+            file_size_bytes: l.max_file_size_mb.map(|mb| mb * 1024 * 1024),
+            // Whole seconds, rounded up with a second of slack: the sampled limit is the
+            // precise one, this only stops a tool that escaped the group.
+            cpu_seconds: l.cpu_time_limit_ms.map(|ms| ms.div_ceil(1000) + 1),
+        }
+    }
+
+    /// # Safety
+    /// Call only between fork and exec.
+    pub unsafe fn apply(&self) -> io::Result<()> {
+        let set = |res: libc::__rlimit_resource_t, v: u64| -> io::Result<()> {
+            let r = libc::rlimit { rlim_cur: v, rlim_max: v };
+            if libc::setrlimit(res, &r) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // A crashing tool must not write a core file of the runtime's heap.
+        set(libc::RLIMIT_CORE, 0)?;
+        if let Some(b) = self.file_size_bytes {
+            set(libc::RLIMIT_FSIZE, b)?;
+        }
+        if let Some(s) = self.cpu_seconds {
+            set(libc::RLIMIT_CPU, s)?;
+        }
+        Ok(())
+    }
+}
+
+/// Resident memory and CPU time of a process tree, from /proc (the watchdog's view when no
+/// cgroup holds the tree).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TreeSample {
+    pub rss_bytes: u64,
+    pub cpu_ms: u64,
+    pub processes: u64,
+}
+
+pub fn sample_tree(root: i32) -> TreeSample {
+    let mut s = TreeSample::default();
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let mut stack = vec![root];
+    let mut seen = 0;
+    while let Some(pid) = stack.pop() {
+        seen += 1;
+        if seen > 100_000 {
+            break;
+        }
+        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) {
+            if let Some(rss) = statm.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()) {
+                s.rss_bytes += rss * page;
+            }
+        } else {
+            continue;
+        }
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                // utime and stime are fields 14 and 15 of stat (11 and 12 after the state).
+                let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+                    + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+                s.cpu_ms += ticks * 1000 / tick;
+            }
+        }
+        s.processes += 1;
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {
+                    stack.extend(children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+                }
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_pids_without_allocating() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_u64(0, &mut b), b"0");
+        let mut b = [0u8; 20];
+        assert_eq!(format_u64(4_194_304, &mut b), b"4194304");
+    }
+
+    #[test]
+    fn samples_this_process() {
+        let s = sample_tree(std::process::id() as i32);
+        assert!(s.rss_bytes > 0 && s.processes >= 1);
+    }
+}
