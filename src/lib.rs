@@ -108,7 +108,11 @@ pub async fn create_runtime(
     let config = RuntimeConfig::default().apply(patch).map_err(to_napi)?;
     let factory = RuntimeFactory::new(project_root).with_hints(hints.into());
     let runtime = factory.create_runtime(config).await.map_err(to_napi)?;
-    Ok(BindingRuntime { inner: Arc::new(runtime), calls: Arc::new(Mutex::new(HashMap::new())), next_call: Mutex::new(0) })
+    Ok(BindingRuntime {
+        inner: Arc::new(runtime),
+        calls: Arc::new(Mutex::new(HashMap::new())),
+        next_call: Mutex::new(0),
+    })
 }
 
 #[napi(object)]
@@ -191,10 +195,7 @@ impl BindingRuntime {
     /// Idle warm workers and their process ids.
     #[napi]
     pub fn pool_stats(&self) -> BindingPoolStats {
-        BindingPoolStats {
-            idle: self.inner.idle_workers() as u32,
-            idle_pids: self.inner.idle_worker_pids(),
-        }
+        BindingPoolStats { idle: self.inner.idle_workers() as u32, idle_pids: self.inner.idle_worker_pids() }
     }
 
     #[napi]

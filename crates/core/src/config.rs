@@ -253,13 +253,18 @@ impl RuntimeConfig {
         }
         match patch.pool {
             Some(serde_json::Value::Bool(false)) => self.pool = None,
-            Some(serde_json::Value::Bool(true)) => self.pool = Some(PoolConfig::from_patch(PoolPatch::default(), self.max_concurrency)),
+            Some(serde_json::Value::Bool(true)) => {
+                self.pool = Some(PoolConfig::from_patch(PoolPatch::default(), self.max_concurrency))
+            }
             Some(v @ serde_json::Value::Object(_)) => {
-                let p: PoolPatch = serde_json::from_value(v).map_err(|e| Error::invalid_config(format!("pool: {e}")))?;
+                let p: PoolPatch =
+                    serde_json::from_value(v).map_err(|e| Error::invalid_config(format!("pool: {e}")))?;
                 self.pool = Some(PoolConfig::from_patch(p, self.max_concurrency));
             }
             Some(serde_json::Value::Null) | None => {}
-            Some(other) => return Err(Error::invalid_config(format!("pool must be an object or a boolean, got {other}"))),
+            Some(other) => {
+                return Err(Error::invalid_config(format!("pool must be an object or a boolean, got {other}")))
+            }
         }
         self.validate()?;
         Ok(self)
@@ -323,7 +328,10 @@ impl RuntimeConfig {
         }
         if let Some(p) = &self.pool {
             if p.max_workers == 0 || p.min_idle > p.max_workers {
-                return bad(format!("pool: minIdle ({}) must not exceed maxWorkers ({}), which must be at least 1", p.min_idle, p.max_workers));
+                return bad(format!(
+                    "pool: minIdle ({}) must not exceed maxWorkers ({}), which must be at least 1",
+                    p.min_idle, p.max_workers
+                ));
             }
             if let Some(r) = &p.reuse {
                 if r.max_calls_per_worker == 0 || r.max_rss_mb == 0 {
@@ -392,10 +400,8 @@ impl ConfigPatch {
         let serde_json::Value::Object(map) = value else {
             return Err(Error::invalid_config("app config must be an object"));
         };
-        let known: serde_json::Map<String, serde_json::Value> = map
-            .into_iter()
-            .filter(|(k, v)| APP_CONFIG_KEYS.contains(&k.as_str()) && !v.is_null())
-            .collect();
+        let known: serde_json::Map<String, serde_json::Value> =
+            map.into_iter().filter(|(k, v)| APP_CONFIG_KEYS.contains(&k.as_str()) && !v.is_null()).collect();
         Self::from_json(serde_json::Value::Object(known))
     }
 }
@@ -473,9 +479,7 @@ pub fn config_from_env(env: &HashMap<String, String>) -> Result<RuntimeConfig> {
     let dur = |k: &str| -> Result<Option<u64>> {
         match get(k) {
             None => Ok(None),
-            Some(v) => parse_go_duration_ms(v)
-                .map(Some)
-                .map_err(|e| Error::invalid_config(format!("{k}: {e}"))),
+            Some(v) => parse_go_duration_ms(v).map(Some).map_err(|e| Error::invalid_config(format!("{k}: {e}"))),
         }
     };
     if let Some(t) = get("COMPOZY_RUNTIME_TYPE") {

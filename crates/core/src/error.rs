@@ -66,13 +66,7 @@ pub enum Error {
     ProcessExited { call: CallId, exit: ExitInfo },
 
     #[error("entrypoint {entrypoint} failed to load: {message}")]
-    EntrypointFailed {
-        call: CallId,
-        entrypoint: String,
-        message: String,
-        stack: Option<String>,
-        exit: ExitInfo,
-    },
+    EntrypointFailed { call: CallId, entrypoint: String, message: String, stack: Option<String>, exit: ExitInfo },
 
     #[error("{runtime} runtime is unavailable: {reason}")]
     RuntimeUnavailable { runtime: String, path: Option<String>, reason: String },

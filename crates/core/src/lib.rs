@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod duration;
+pub mod egress;
 pub mod error;
 pub mod harness;
 pub mod ids;

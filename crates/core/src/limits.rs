@@ -62,14 +62,18 @@ fn backend() -> &'static Backend {
 /// The mechanism behind each limit on this machine.
 pub fn support() -> LimitSupport {
     match backend() {
-        Backend::V2 { .. } => LimitSupport { memory: "cgroup-v2", cpu: "cgroup-v2", processes: "cgroup-v2", file_size: "rlimit" },
+        Backend::V2 { .. } => {
+            LimitSupport { memory: "cgroup-v2", cpu: "cgroup-v2", processes: "cgroup-v2", file_size: "rlimit" }
+        }
         Backend::V1 { memory, pids, cpuacct } => LimitSupport {
             memory: if memory.is_some() { "cgroup-v1" } else { "watchdog" },
             cpu: if cpuacct.is_some() { "cgroup-v1" } else { "watchdog" },
             processes: if pids.is_some() { "cgroup-v1" } else { "watchdog" },
             file_size: "rlimit",
         },
-        Backend::None => LimitSupport { memory: "watchdog", cpu: "watchdog", processes: "watchdog", file_size: "rlimit" },
+        Backend::None => {
+            LimitSupport { memory: "watchdog", cpu: "watchdog", processes: "watchdog", file_size: "rlimit" }
+        }
     }
 }
 
@@ -102,7 +106,8 @@ fn probe() -> Backend {
     // cgroup v2, delegated: the memory and pids controllers are enabled for our subtree.
     if let Some(own) = own_cgroup("") {
         let mount = Path::new("/sys/fs/cgroup");
-        let unified = if mount.join("cgroup.controllers").exists() { mount.to_path_buf() } else { mount.join("unified") };
+        let unified =
+            if mount.join("cgroup.controllers").exists() { mount.to_path_buf() } else { mount.join("unified") };
         let dir = unified.join(own.trim_start_matches('/'));
         let ctrls = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
         let has = |c: &str| ctrls.split_whitespace().any(|x| x == c);

@@ -50,7 +50,9 @@ pub fn locate_runtime(runtime: RuntimeType, explicit: Option<&Path>, hints: &Run
         None => Err(unavailable(
             None,
             match runtime {
-                RuntimeType::Bun => "bun was not found: install the package's dependencies (npm install) or set runtimePath".into(),
+                RuntimeType::Bun => {
+                    "bun was not found: install the package's dependencies (npm install) or set runtimePath".into()
+                }
                 RuntimeType::Node => "node was not found on PATH: set runtimePath".into(),
             },
         )),

@@ -10,18 +10,24 @@ use crate::error::ThrownError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     /// The harness is running (the process started; from here on it is never retried).
-    Hello { pid: u32 },
+    Hello {
+        pid: u32,
+    },
     /// The entrypoint was imported.
     Loaded,
     /// The entrypoint failed to import.
     LoadError(ThrownError),
-    NotFound { available: Vec<String> },
+    NotFound {
+        available: Vec<String>,
+    },
     /// The tool returned; raw JSON text, empty for `undefined`.
     Ok(String),
     /// The tool threw.
     Err(ThrownError),
     /// The tool returned something JSON cannot carry.
-    BadOutput { reason: String },
+    BadOutput {
+        reason: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -47,14 +53,14 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame, String> {
         "hello" => Frame::Hello { pid: serde_json::from_str::<HelloBody>(body).map_err(|_| json(tag))?.pid },
         "loaded" => Frame::Loaded,
         "loaderr" => Frame::LoadError(serde_json::from_str(body).map_err(|_| json(tag))?),
-        "notfound" => Frame::NotFound {
-            available: serde_json::from_str::<NotFoundBody>(body).map_err(|_| json(tag))?.available,
-        },
+        "notfound" => {
+            Frame::NotFound { available: serde_json::from_str::<NotFoundBody>(body).map_err(|_| json(tag))?.available }
+        }
         "ok" => Frame::Ok(body.to_string()),
         "err" => Frame::Err(serde_json::from_str(body).map_err(|_| json(tag))?),
-        "badout" => Frame::BadOutput {
-            reason: serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason,
-        },
+        "badout" => {
+            Frame::BadOutput { reason: serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason }
+        }
         other => return Err(format!("unknown frame tag {:?}", truncate(other, 40))),
     })
 }
@@ -105,7 +111,9 @@ pub fn wrap_output(raw: &str) -> String {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReadError {
     /// A frame grew past the cap; `seen` bytes had arrived when reading stopped.
-    TooLarge { seen: u64 },
+    TooLarge {
+        seen: u64,
+    },
     Io(String),
 }
 

@@ -48,9 +48,10 @@ impl RuntimeFactory {
 
     pub async fn create_runtime(&self, config: RuntimeConfig) -> Result<Runtime> {
         let factory = self.clone();
-        let runtime = tokio::task::spawn_blocking(move || Runtime::create(&factory.project_root, &factory.hints, config))
-            .await
-            .map_err(|e| Error::internal(format!("runtime creation panicked: {e}")))??;
+        let runtime =
+            tokio::task::spawn_blocking(move || Runtime::create(&factory.project_root, &factory.hints, config))
+                .await
+                .map_err(|e| Error::internal(format!("runtime creation panicked: {e}")))??;
         runtime.start_pool();
         Ok(runtime)
     }
@@ -435,20 +436,23 @@ async fn run_with_retries(
     let mut attempts = 0u32;
     loop {
         attempts += 1;
-        let failure = match attempt(inner, call, frame.clone(), env, cancel_rx.clone(), state, limits, want_metrics).await {
-            Ok(v) => return Ok(v),
-            Err(CallError::Final(e)) => return Err(e),
-            Err(CallError::Start(f)) => f,
-        };
+        let failure =
+            match attempt(inner, call, frame.clone(), env, cancel_rx.clone(), state, limits, want_metrics).await {
+                Ok(v) => return Ok(v),
+                Err(CallError::Final(e)) => return Err(e),
+                Err(CallError::Start(f)) => f,
+            };
         // Jitter must not push a delay outside the configured bounds.
         let delay = delays.next().unwrap_or(max).clamp(initial, max);
         if first.elapsed() + delay > max_elapsed {
             return Err(match failure {
-                StartFailure::Spawn(e) if !crate::supervisor::is_transient_spawn_error(&e) => Error::RuntimeUnavailable {
-                    runtime: cfg.runtime_type.as_str().to_string(),
-                    path: Some(inner.program.display().to_string()),
-                    reason: format!("cannot start {}: {e}", inner.program.display()),
-                },
+                StartFailure::Spawn(e) if !crate::supervisor::is_transient_spawn_error(&e) => {
+                    Error::RuntimeUnavailable {
+                        runtime: cfg.runtime_type.as_str().to_string(),
+                        path: Some(inner.program.display().to_string()),
+                        reason: format!("cannot start {}: {e}", inner.program.display()),
+                    }
+                }
                 StartFailure::Spawn(e) => Error::RuntimeUnavailable {
                     runtime: cfg.runtime_type.as_str().to_string(),
                     path: Some(inner.program.display().to_string()),
@@ -503,15 +507,20 @@ fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
     args
 }
 
-/// The environment frame a warm worker applies to `process.env` just before a call.
-fn env_frame(env: &[(String, String)]) -> Arc<Vec<u8>> {
-    let map: serde_json::Map<String, serde_json::Value> = env.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    Arc::new(format!("env {}\n", serde_json::Value::Object(map)).into_bytes())
+/// The environment a warm worker applies to `process.env` just before a call, as JSON.
+fn env_json(env: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> =
+        env.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 /// Starts a runtime process for a call (`call_env`) or, for the pool, with the base
 /// environment only (the call's arrives later in an `env` frame).
-fn spawn_worker(inner: &Inner, call_env: &BTreeMap<String, String>, limits: Limits) -> std::result::Result<Worker, CallError> {
+fn spawn_worker(
+    inner: &Inner,
+    call_env: &BTreeMap<String, String>,
+    limits: Limits,
+) -> std::result::Result<Worker, CallError> {
     let tmp = make_private_dir("tool-runtime-call")
         .map_err(|e| CallError::Final(Error::internal(format!("cannot create the call's temp dir: {e}"))))?;
     let child_sandbox = match inner.sandbox.for_call(&tmp) {
@@ -600,7 +609,7 @@ async fn attempt(
             w.set_memory_limit(limits.memory_limit_mb);
             w.set_cpu_limit(limits.cpu_time_limit_ms);
             let env = build_env(inner, &w.tmp, call_env);
-            w.send(env_frame(&env));
+            w.send_env(env_json(&env));
             w
         }
         None => spawn_worker(inner, call_env, limits)?,
@@ -632,8 +641,13 @@ async fn attempt(
         }
         Err(CallError::Final(e)) => {
             // A tool that threw leaves a healthy process behind; anything else does not.
-            let healthy = matches!(e, Error::ToolFailed { .. } | Error::ToolNotFound { .. } | Error::InvalidOutput { .. } | Error::OutputTooLarge { .. })
-                && !matches!(&e, Error::InvalidOutput { reason, .. } if reason.starts_with("garbage") || reason.starts_with("the result channel"))
+            let healthy = matches!(
+                e,
+                Error::ToolFailed { .. }
+                    | Error::ToolNotFound { .. }
+                    | Error::InvalidOutput { .. }
+                    | Error::OutputTooLarge { .. }
+            ) && !matches!(&e, Error::InvalidOutput { reason, .. } if reason.starts_with("garbage") || reason.starts_with("the result channel"))
                 && !matches!(e, Error::OutputTooLarge { .. });
             if healthy {
                 finish(inner, worker, pooled, &reusable);
@@ -677,6 +691,8 @@ fn release(inner: &Inner, worker: Option<Worker>) {
     }
 }
 
+const REFILL_DELAY_MS: u64 = 2;
+
 /// Keeps `minIdle` workers warm, retires idle ones past `idleTimeoutMs`.
 async fn pool_manager(weak: Weak<Inner>, token: CancellationToken) {
     loop {
@@ -697,7 +713,11 @@ async fn pool_manager(weak: Weak<Inner>, token: CancellationToken) {
         drop(inner);
         tokio::select! {
             _ = token.cancelled() => return,
-            _ = wake.notified() => {}
+            _ = wake.notified() => {
+                // Let the answer that freed the slot reach its caller first: forking a large
+                // host process stalls its other threads while page tables are copied.
+                tokio::time::sleep(Duration::from_millis(REFILL_DELAY_MS)).await;
+            }
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
     }

@@ -41,7 +41,21 @@ pub fn validate_exec_id(id: &str) -> Result<()> {
 
 /// Variables a tool may not set because they change what the runtime loads or how it runs.
 const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "NODE_", "BUN_", "JSC_", "MALLOC_", "GLIBC_", "NPM_CONFIG_"];
-const REFUSED_NAMES: &[&str] = &["NODE_OPTIONS", "NODE_PATH", "BUN_OPTIONS", "UV_THREADPOOL_SIZE", "TZDIR", "GCONV_PATH", "HOSTALIASES", "RESOLV_HOST_CONF", "OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR"];
+const REFUSED_NAMES: &[&str] = &[
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "BUN_OPTIONS",
+    "UV_THREADPOOL_SIZE",
+    "TZDIR",
+    "GCONV_PATH",
+    "HOSTALIASES",
+    "RESOLV_HOST_CONF",
+    "OPENSSL_CONF",
+    "OPENSSL_MODULES",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "TMPDIR",
+];
 /// Harmless members of the refused prefixes that tools commonly rely on.
 const ALLOWED_NAMES: &[&str] = &["NODE_ENV", "BUN_ENV"];
 
@@ -100,7 +114,18 @@ mod tests {
     fn env_names_and_values_are_checked() {
         assert!(validate_env_name("API_KEY").is_ok());
         assert!(validate_env_name("NODE_ENV").is_ok());
-        for bad in ["api_key", "1ABC", "A-B", "", "LD_PRELOAD", "NODE_OPTIONS", "BUN_OPTIONS", "DYLD_INSERT_LIBRARIES", "NODE_PATH", "TMPDIR"] {
+        for bad in [
+            "api_key",
+            "1ABC",
+            "A-B",
+            "",
+            "LD_PRELOAD",
+            "NODE_OPTIONS",
+            "BUN_OPTIONS",
+            "DYLD_INSERT_LIBRARIES",
+            "NODE_PATH",
+            "TMPDIR",
+        ] {
             assert!(validate_env_name(bad).is_err(), "{bad}");
         }
         assert!(validate_env_value("A", "x\ny").is_err());

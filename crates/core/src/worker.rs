@@ -80,6 +80,8 @@ pub struct Worker {
     pub pid: i32,
     reader: FrameReader<BufReader<OwnedReadHalf>>,
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    /// Frames handed to a write task and not yet fully written: later frames queue behind.
+    writes_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     pub stdout: SharedTail,
     pub stderr: SharedTail,
     capture: Vec<tokio::task::JoinHandle<()>>,
@@ -94,6 +96,8 @@ pub struct Worker {
     sampled_peak_rss: u64,
     sampled_cpu_ms: u64,
     pub calls: u32,
+    /// The environment last sent to a warm worker, to skip resending it unchanged.
+    last_env: Option<String>,
     pub spawned_at: Instant,
     pub warm: bool,
 }
@@ -132,6 +136,7 @@ impl Worker {
             pid,
             reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), max_output + 16),
             writer: Arc::new(tokio::sync::Mutex::new(wr)),
+            writes_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             stdout,
             stderr,
             capture,
@@ -145,6 +150,7 @@ impl Worker {
             sampled_peak_rss: 0,
             sampled_cpu_ms: 0,
             calls: 0,
+            last_env: None,
             spawned_at: Instant::now(),
             warm: false,
         })
@@ -153,10 +159,34 @@ impl Worker {
     /// Queues `frame` for the child without waiting for it to read (a large input must not
     /// block the frame loop).
     pub fn send(&self, frame: Arc<Vec<u8>>) {
+        // Most frames fit the socket buffer: write them now, without a task hop, unless an
+        // earlier frame is still being written (order matters).
+        let mut written = 0;
+        let queued = self.writes_in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0;
+        if let (false, Ok(w)) = (queued, self.writer.try_lock()) {
+            while let Ok(n) = w.try_write(&frame[written..]) {
+                written += n;
+                if written == frame.len() {
+                    return;
+                }
+            }
+        }
         let writer = self.writer.clone();
+        let in_flight = self.writes_in_flight.clone();
+        in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
-            let _ = writer.lock().await.write_all(&frame).await;
+            let _ = writer.lock().await.write_all(&frame[written..]).await;
+            in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+    }
+
+    /// Sends the call's environment unless this worker already has exactly that one.
+    pub fn send_env(&mut self, env_json: String) {
+        if self.last_env.as_deref() == Some(env_json.as_str()) {
+            return;
+        }
+        self.send(Arc::new(format!("env {env_json}\n").into_bytes()));
+        self.last_env = Some(env_json);
     }
 
     fn exit_info(&self) -> ExitInfo {
@@ -179,7 +209,10 @@ impl Worker {
         if let Some(g) = &self.group {
             if let Some(limit) = l.memory_limit_mb {
                 if g.oom_killed() {
-                    return Some(LimitHit::Memory { limit_mb: limit, peak_mb: g.memory_peak().unwrap_or(0) / (1024 * 1024) });
+                    return Some(LimitHit::Memory {
+                        limit_mb: limit,
+                        peak_mb: g.memory_peak().unwrap_or(0) / (1024 * 1024),
+                    });
                 }
             }
             if let (Some(limit), Some(used)) = (l.cpu_time_limit_ms, g.cpu_ms()) {
@@ -223,7 +256,9 @@ impl Worker {
     fn limit_error(&self, call: &CallId, hit: LimitHit) -> Error {
         let exit = self.exit_info();
         match hit {
-            LimitHit::Memory { limit_mb, peak_mb } => Error::MemoryLimit { call: call.clone(), limit_mb, peak_mb, exit },
+            LimitHit::Memory { limit_mb, peak_mb } => {
+                Error::MemoryLimit { call: call.clone(), limit_mb, peak_mb, exit }
+            }
             LimitHit::Cpu { limit_ms } => Error::CpuLimit { call: call.clone(), limit_ms, exit },
             LimitHit::Processes { limit } => Error::ProcessLimit { call: call.clone(), limit, exit },
         }
@@ -245,28 +280,46 @@ impl Worker {
     }
 
     /// Reads frames until the worker has loaded the entrypoint (pool warm-up).
-    pub async fn wait_ready(&mut self, call: &CallId, cancel: &mut watch::Receiver<Option<CancelReason>>) -> Result<(), CallError> {
+    pub async fn wait_ready(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+    ) -> Result<(), CallError> {
         while self.phase < Phase::Loaded {
             match self.next_event(call, cancel, true).await {
                 Event::Loaded => {}
                 Event::Output(_) => return Err(CallError::Final(Error::internal("a result arrived before any call"))),
                 Event::Fail(e) => return Err(CallError::Final(e)),
                 Event::Closed => return Err(self.closed_error(call).await),
-                Event::Cancelled(r) => return Err(CallError::Final(Error::Aborted { call: call.clone(), reason: Some(r.as_str().into()), started: false })),
+                Event::Cancelled(r) => {
+                    return Err(CallError::Final(Error::Aborted {
+                        call: call.clone(),
+                        reason: Some(r.as_str().into()),
+                        started: false,
+                    }))
+                }
             }
         }
         Ok(())
     }
 
     /// Runs one call whose frames were already sent, until its outcome.
-    pub async fn run(&mut self, call: &CallId, cancel: &mut watch::Receiver<Option<CancelReason>>) -> Result<String, CallError> {
+    pub async fn run(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+    ) -> Result<String, CallError> {
         self.calls += 1;
         match self.next_event(call, cancel, false).await {
             Event::Loaded => Err(CallError::Final(Error::internal("unexpected end of warm-up"))),
             Event::Output(o) => Ok(o),
             Event::Fail(e) => Err(CallError::Final(e)),
             Event::Closed => Err(self.closed_error(call).await),
-            Event::Cancelled(r) => Err(CallError::Final(Error::Aborted { call: call.clone(), reason: Some(r.as_str().into()), started: self.phase >= Phase::Running })),
+            Event::Cancelled(r) => Err(CallError::Final(Error::Aborted {
+                call: call.clone(),
+                reason: Some(r.as_str().into()),
+                started: self.phase >= Phase::Running,
+            })),
         }
     }
 
@@ -281,7 +334,12 @@ impl Worker {
         })
     }
 
-    async fn next_event(&mut self, call: &CallId, cancel: &mut watch::Receiver<Option<CancelReason>>, until_loaded: bool) -> Event {
+    async fn next_event(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+        until_loaded: bool,
+    ) -> Event {
         let max_output = self.reader_cap();
         let mut drain_deadline: Option<tokio::time::Instant> = None;
         let watch_limits = self.limits.any_tree_limit();
@@ -364,7 +422,8 @@ impl Worker {
     /// kind of failure it was.
     async fn closed_error(&mut self, call: &CallId) -> CallError {
         if self.exit_status.is_none() {
-            self.exit_status = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await.ok().and_then(|r| r.ok());
+            self.exit_status =
+                tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await.ok().and_then(|r| r.ok());
         }
         // A tool may close fd 3 and keep running: nothing of the group survives this.
         supervisor::kill_group(self.pid, libc::SIGKILL);
@@ -397,7 +456,10 @@ impl Worker {
         let l = self.limits;
         if let (Some(g), Some(limit)) = (&self.group, l.memory_limit_mb) {
             if g.oom_killed() {
-                return Some(LimitHit::Memory { limit_mb: limit, peak_mb: g.memory_peak().unwrap_or(0) / (1024 * 1024) });
+                return Some(LimitHit::Memory {
+                    limit_mb: limit,
+                    peak_mb: g.memory_peak().unwrap_or(0) / (1024 * 1024),
+                });
             }
         }
         let stderr = self.stderr.lock().unwrap_or_else(|e| e.into_inner()).text();
@@ -446,8 +508,14 @@ impl Worker {
     }
 
     /// Resident memory of the worker's process tree, in MB.
+    /// Resident memory of the worker process itself (one /proc read: this runs per call).
     pub fn rss_mb(&self) -> u64 {
-        limits::sample_tree(self.pid).rss_bytes / (1024 * 1024)
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+        std::fs::read_to_string(format!("/proc/{}/statm", self.pid))
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+            .map(|pages| pages * page / (1024 * 1024))
+            .unwrap_or(0)
     }
 
     pub fn is_alive(&mut self) -> bool {
@@ -467,7 +535,9 @@ impl Worker {
         let mut me = self;
         tracker.spawn(async move {
             // The frame carries the reason the tool's signal reports; SIGTERM follows it.
-            let _ = tokio::time::timeout(Duration::from_millis(50), async { writer.lock().await.write_all(&frame).await }).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(50), async { writer.lock().await.write_all(&frame).await })
+                    .await;
             supervisor::kill_group(me.pid, libc::SIGTERM);
             if me.exit_status.is_none() {
                 let _ = tokio::time::timeout(grace, me.child.wait()).await;
@@ -498,7 +568,8 @@ impl Worker {
 /// CPU time (ms) and peak resident memory (bytes) of one process, from /proc.
 fn leader_figures(pid: i32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    let hwm_kb: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     let cpu = limits::sample_tree(pid).cpu_ms;
     Some((cpu, hwm_kb * 1024))
 }

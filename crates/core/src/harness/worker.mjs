@@ -149,11 +149,13 @@ function collectTools(mod) {
   return tools;
 }
 
+let toolsCache = null;
+
 async function runCall(req) {
   calls += 1;
   const mod = await moduleReady;
   if (mod === null) return; // loaderr already sent
-  const tools = collectTools(mod);
+  const tools = toolsCache ?? (toolsCache = collectTools(mod));
   const tool = tools.get(req.toolId);
   if (typeof tool !== "function") {
     send("notfound", stringify({ available: [...tools.keys()].sort() }));

@@ -6,7 +6,9 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
+};
 
 /// What the seccomp filter refuses (with EACCES).
 #[derive(Debug, Clone, Copy)]
@@ -14,7 +16,9 @@ pub struct SeccompPlan {
     /// Every `execve` but the runtime's own: stops running programs through the dynamic
     /// loader (`ld.so /bin/sh`), which Landlock's execute right alone cannot.
     pub block_exec: bool,
-    /// IPv4, IPv6 and packet sockets.
+    /// IPv4 and IPv6 sockets. Families other than unix, netlink, IPv4 and IPv6 (vsock, which
+    /// reaches the hypervisor's host from any network namespace, packet, and the rest) are
+    /// refused whatever the policy says.
     pub block_inet: bool,
     /// Unix sockets (path sockets are not covered by Landlock before ABI 9).
     pub block_unix: bool,
@@ -38,7 +42,12 @@ const ARCH: TargetArch = TargetArch::x86_64;
 const ARCH: TargetArch = TargetArch::aarch64;
 
 impl ChildSandbox {
-    pub(super) fn new(ruleset: Option<OwnedFd>, proc_self_access: u64, netns: bool, seccomp: Option<SeccompPlan>) -> Self {
+    pub(super) fn new(
+        ruleset: Option<OwnedFd>,
+        proc_self_access: u64,
+        netns: bool,
+        seccomp: Option<SeccompPlan>,
+    ) -> Self {
         let uid = unsafe { libc::geteuid() };
         let gid = unsafe { libc::getegid() };
         ChildSandbox {
@@ -59,7 +68,9 @@ impl ChildSandbox {
     pub fn prepare(&mut self, exec_path: *const libc::c_char) -> io::Result<()> {
         let Some(plan) = self.seccomp else { return Ok(()) };
         let err = |e: seccompiler::BackendError| io::Error::other(format!("seccomp filter: {e}"));
-        let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, v: u64| SeccompCondition::new(arg, len, op, v).map_err(err);
+        let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, v: u64| {
+            SeccompCondition::new(arg, len, op, v).map_err(err)
+        };
         let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
         let always = |rules: &mut BTreeMap<i64, Vec<SeccompRule>>, nr: libc::c_long| {
             rules.insert(nr, vec![]);
@@ -67,27 +78,30 @@ impl ChildSandbox {
         if plan.block_exec {
             rules.insert(
                 libc::SYS_execve,
-                vec![SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, exec_path as u64)?]).map_err(err)?],
+                vec![SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, exec_path as u64)?])
+                    .map_err(err)?],
             );
             always(&mut rules, libc::SYS_execveat);
         }
-        let mut domains = Vec::new();
-        if plan.block_inet {
-            domains.extend([libc::AF_INET, libc::AF_INET6, libc::AF_PACKET]);
+        // socket(2) is refused for every address family but those allowed: an allowlist, so a
+        // family the network namespace does not isolate (AF_VSOCK reaches the hypervisor's
+        // host) cannot slip through. Netlink stays: it is per network namespace, and the
+        // runtimes list interfaces with it.
+        let mut families = vec![libc::AF_NETLINK];
+        if !plan.block_unix {
+            families.push(libc::AF_UNIX);
         }
-        if plan.block_unix {
-            domains.push(libc::AF_UNIX);
+        if !plan.block_inet {
+            families.extend([libc::AF_INET, libc::AF_INET6]);
         }
-        if !domains.is_empty() {
-            let mut socket_rules = Vec::new();
-            for d in domains {
-                socket_rules.push(SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, d as u64)?]).map_err(err)?);
-            }
-            rules.insert(libc::SYS_socket, socket_rules);
-            // io_uring can create and connect sockets without the socket(2) syscall.
-            for nr in [libc::SYS_io_uring_setup, libc::SYS_io_uring_enter, libc::SYS_io_uring_register] {
-                always(&mut rules, nr);
-            }
+        let mut not_allowed = Vec::new();
+        for f in families {
+            not_allowed.push(cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, f as u64)?);
+        }
+        rules.insert(libc::SYS_socket, vec![SeccompRule::new(not_allowed).map_err(err)?]);
+        // io_uring can create and connect sockets without the socket(2) syscall.
+        for nr in [libc::SYS_io_uring_setup, libc::SYS_io_uring_enter, libc::SYS_io_uring_register] {
+            always(&mut rules, nr);
         }
         // Leaving the process group would let a grandchild outlive the call's kill; the rest
         // are ways out of or around the sandbox that no tool needs.
@@ -117,9 +131,35 @@ impl ChildSandbox {
         ] {
             always(&mut rules, nr);
         }
-        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EACCES as u32), ARCH).map_err(err)?;
+        // SysV IPC and POSIX message queues name host objects by number or by a name outside
+        // the filesystem, where Landlock does not look: another process's shared memory would
+        // be one shmat away. The runtimes use neither.
+        for nr in [
+            libc::SYS_shmget,
+            libc::SYS_shmat,
+            libc::SYS_shmctl,
+            libc::SYS_shmdt,
+            libc::SYS_msgget,
+            libc::SYS_msgsnd,
+            libc::SYS_msgrcv,
+            libc::SYS_msgctl,
+            libc::SYS_semget,
+            libc::SYS_semop,
+            libc::SYS_semtimedop,
+            libc::SYS_semctl,
+            libc::SYS_mq_open,
+            libc::SYS_mq_unlink,
+            libc::SYS_mq_timedsend,
+            libc::SYS_mq_timedreceive,
+            libc::SYS_mq_notify,
+            libc::SYS_mq_getsetattr,
+        ] {
+            always(&mut rules, nr);
+        }
+        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EACCES as u32), ARCH)
+            .map_err(err)?;
         let bpf: BpfProgram = filter.try_into().map_err(err)?;
-        self.bpf = Some(bpf);
+        self.bpf = Some(refuse_x32(bpf));
         Ok(())
     }
 
@@ -139,6 +179,10 @@ impl ChildSandbox {
             write_proc(c"/proc/self/gid_map", self.gid_map.as_bytes())?;
             loopback_up();
         }
+        // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
+        // it make a disk's device node in its temp dir and read around every rule), nor those
+        // of the user namespace it was just given (the namespace is set up by now).
+        drop_capabilities()?;
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return fail();
         }
@@ -150,7 +194,13 @@ impl ChildSandbox {
                     return fail();
                 }
                 let attr = PathBeneathAttr { allowed_access: self.proc_self_access, parent_fd: proc_fd };
-                let r = libc::syscall(libc::SYS_landlock_add_rule, fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr as *const _, 0);
+                let r = libc::syscall(
+                    libc::SYS_landlock_add_rule,
+                    fd,
+                    1, /* LANDLOCK_RULE_PATH_BENEATH */
+                    &attr as *const _,
+                    0,
+                );
                 libc::close(proc_fd);
                 if r != 0 {
                     return fail();
@@ -168,6 +218,73 @@ impl ChildSandbox {
         }
         Ok(())
     }
+}
+
+/// On x86_64, syscalls of the x32 ABI carry the same audit architecture as native ones with
+/// bit 30 set in their number, so a filter keyed on native numbers would not see them. This
+/// inserts, right after the architecture check, a refusal of every number with that bit.
+fn refuse_x32(bpf: BpfProgram) -> BpfProgram {
+    if !cfg!(target_arch = "x86_64") {
+        return bpf;
+    }
+    // seccompiler starts with: load arch; jeq arch, skip 1; ret kill. Anything else is not
+    // the layout this splice was written for: keep the filter as built.
+    let arch_check_len = 3;
+    if bpf.len() < arch_check_len || bpf[2].code != (libc::BPF_RET | libc::BPF_K) as u16 {
+        return bpf;
+    }
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    const SECCOMP_DATA_NR_OFFSET: u32 = 0;
+    let stmt = |code: u32, k: u32| seccompiler::sock_filter { code: code as u16, jt: 0, jf: 0, k };
+    let guard = [
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, SECCOMP_DATA_NR_OFFSET),
+        seccompiler::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: X32_SYSCALL_BIT,
+        },
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ERRNO | libc::EACCES as u32),
+    ];
+    let mut out = Vec::with_capacity(bpf.len() + guard.len());
+    out.extend_from_slice(&bpf[..arch_check_len]);
+    out.extend_from_slice(&guard);
+    out.extend_from_slice(&bpf[arch_check_len..]);
+    out
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Empties the ambient, bounding, effective, permitted and inheritable capability sets. With
+/// no-new-privs set afterwards, the exec (even as uid 0) cannot regain any.
+unsafe fn drop_capabilities() -> io::Result<()> {
+    // Kernels before 4.3 have no ambient set (EINVAL): nothing to clear there.
+    libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0);
+    // Dropping from the bounding set needs CAP_SETPCAP; without it the process holds no
+    // capability an exec could raise from the bounding set anyway (no-new-privs).
+    let mut cap: libc::c_ulong = 0;
+    while libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) >= 0 {
+        libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+        cap += 1;
+    }
+    let header = CapHeader { version: 0x2008_0522 /* _LINUX_CAPABILITY_VERSION_3 */, pid: 0 };
+    let data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    if libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[repr(C, packed)]
@@ -205,4 +322,136 @@ unsafe fn loopback_up() {
         libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr);
     }
     libc::close(s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forks, confines the child with a seccomp-only sandbox and reports, as its exit code, a
+    /// bit per probe that did not behave.
+    fn probe_in_child(plan: SeccompPlan, probe: unsafe fn() -> i32) -> i32 {
+        let mut sb = ChildSandbox::new(None, 0, false, Some(plan));
+        sb.prepare(c"/nonexistent".as_ptr()).unwrap();
+        unsafe {
+            let pid = libc::fork();
+            assert!(pid >= 0);
+            if pid == 0 {
+                if sb.enter().is_err() {
+                    libc::_exit(100);
+                }
+                libc::_exit(probe());
+            }
+            let mut status = 0;
+            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+            assert!(libc::WIFEXITED(status), "status {status:#x}");
+            libc::WEXITSTATUS(status)
+        }
+    }
+
+    unsafe fn socket_errno(domain: i32) -> i32 {
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd >= 0 {
+            libc::close(fd);
+            return 0;
+        }
+        *libc::__errno_location()
+    }
+
+    #[test]
+    fn only_allowed_socket_families_are_created() {
+        unsafe fn probe() -> i32 {
+            let mut bad = 0;
+            // Refused by the filter whether or not the kernel knows the family (38 is AF_ALG).
+            let refused =
+                [(1, libc::AF_VSOCK), (2, libc::AF_INET), (4, libc::AF_INET6), (8, libc::AF_PACKET), (16, 38)];
+            for (bit, domain) in refused {
+                if socket_errno(domain) != libc::EACCES {
+                    bad |= bit;
+                }
+            }
+            if socket_errno(libc::AF_UNIX) != 0 {
+                bad |= 32;
+            }
+            bad
+        }
+        let plan = SeccompPlan { block_exec: true, block_inet: true, block_unix: false };
+        assert_eq!(probe_in_child(plan, probe), 0);
+    }
+
+    #[test]
+    fn the_network_policy_keeps_vsock_out() {
+        unsafe fn probe() -> i32 {
+            let mut bad = 0;
+            if socket_errno(libc::AF_VSOCK) != libc::EACCES {
+                bad |= 1;
+            }
+            if socket_errno(libc::AF_INET) == libc::EACCES {
+                bad |= 2;
+            }
+            if socket_errno(libc::AF_UNIX) != libc::EACCES {
+                bad |= 4;
+            }
+            bad
+        }
+        let plan = SeccompPlan { block_exec: false, block_inet: false, block_unix: true };
+        assert_eq!(probe_in_child(plan, probe), 0);
+    }
+
+    #[test]
+    fn the_child_holds_no_capabilities() {
+        unsafe fn probe() -> i32 {
+            let header = CapHeader { version: 0x2008_0522, pid: 0 };
+            let mut data = [CapData { effective: 1, permitted: 1, inheritable: 1 }; 2];
+            if libc::syscall(libc::SYS_capget, &header as *const CapHeader, data.as_mut_ptr()) != 0 {
+                return 1;
+            }
+            let any = data.iter().any(|d| d.effective != 0 || d.permitted != 0 || d.inheritable != 0);
+            let bounding = libc::prctl(libc::PR_CAPBSET_READ, 12 /* CAP_NET_ADMIN */, 0, 0, 0);
+            (any as i32) * 2 + (bounding == 1 && libc::geteuid() == 0) as i32 * 4
+        }
+        let plan = SeccompPlan { block_exec: false, block_inet: false, block_unix: false };
+        assert_eq!(probe_in_child(plan, probe), 0);
+    }
+
+    #[test]
+    fn host_ipc_objects_are_out_of_reach() {
+        unsafe fn probe() -> i32 {
+            let mut bad = 0;
+            if libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600) != -1
+                || *libc::__errno_location() != libc::EACCES
+            {
+                bad |= 1;
+            }
+            if libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) != -1
+                || *libc::__errno_location() != libc::EACCES
+            {
+                bad |= 2;
+            }
+            if libc::syscall(libc::SYS_mq_open, c"tr-probe".as_ptr(), libc::O_RDONLY) != -1
+                || *libc::__errno_location() != libc::EACCES
+            {
+                bad |= 4;
+            }
+            bad
+        }
+        let plan = SeccompPlan { block_exec: false, block_inet: false, block_unix: false };
+        assert_eq!(probe_in_child(plan, probe), 0);
+    }
+
+    #[test]
+    fn x32_syscalls_are_refused_right_after_the_arch_check() {
+        let mut sb = ChildSandbox::new(
+            None,
+            0,
+            false,
+            Some(SeccompPlan { block_exec: true, block_inet: true, block_unix: true }),
+        );
+        sb.prepare(c"/x".as_ptr()).unwrap();
+        let bpf = sb.bpf.as_ref().unwrap();
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(bpf[4].k, 0x4000_0000);
+            assert_eq!(bpf[5].k, libc::SECCOMP_RET_ERRNO | libc::EACCES as u32);
+        }
+    }
 }

@@ -11,7 +11,10 @@ mod rules;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use landlock::{Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI};
+use landlock::{
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, Scope, ABI,
+};
 use serde::Serialize;
 
 pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
@@ -61,7 +64,8 @@ pub struct SandboxReport {
     pub abstract_unix_sockets: Vec<&'static str>,
     /// Path unix sockets outside `--allow-write`.
     pub path_unix_sockets: Vec<&'static str>,
-    /// `/proc/<pid>/environ`, `/mem` of processes outside the sandbox.
+    /// `/proc/<pid>/environ`, `/mem` of processes outside the sandbox, and host SysV IPC
+    /// objects and message queues.
     pub other_processes: Vec<&'static str>,
     pub no_new_privs: bool,
     /// What the policy asks for and this machine cannot enforce (best-effort mode).
@@ -145,7 +149,9 @@ impl RuntimeSandbox {
             missing.push("user namespaces or seccomp (network isolation)".to_string());
         }
         if !caps.seccomp {
-            missing.push("seccomp (blocking exec through the dynamic loader, path unix sockets, new sessions)".to_string());
+            missing.push(
+                "seccomp (blocking exec through the dynamic loader, path unix sockets, new sessions)".to_string(),
+            );
         }
         if mode == SandboxMode::Strict && !missing.is_empty() {
             return Err(Error::SandboxUnavailable { missing: missing.join("; ") });
@@ -207,7 +213,10 @@ impl RuntimeSandbox {
             Grant::Some(progs) => {
                 for p in progs {
                     let path = rules::resolve_program(p).ok_or_else(|| {
-                        Error::invalid_config(format!("--allow-run={p}: no such program on {}", crate::runtime::BASE_PATH))
+                        Error::invalid_config(format!(
+                            "--allow-run={p}: no such program on {}",
+                            crate::runtime::BASE_PATH
+                        ))
                     })?;
                     rules.grant_except(&path, AccessFs::Execute | AccessFs::ReadFile, &deny_run, file_rights);
                 }
@@ -230,6 +239,8 @@ impl RuntimeSandbox {
             vec![]
         } else {
             let mut v = reads.clone();
+            // Writing implies reading in the kernel rules above; node's layer must agree.
+            v.extend(writes.iter().cloned());
             v.extend(needs.read.iter().cloned());
             v.extend(needs.execute.iter().cloned());
             v
@@ -298,7 +309,17 @@ impl RuntimeSandbox {
             signals: if scope { vec!["landlock-scope"] } else { vec![] },
             abstract_unix_sockets: abstract_by,
             path_unix_sockets: path_unix_by,
-            other_processes: if landlock { vec!["landlock"] } else { vec![] },
+            other_processes: {
+                // Landlock guards their /proc files; seccomp their SysV IPC and message queues.
+                let mut v = vec![];
+                if landlock {
+                    v.push("landlock");
+                }
+                if on && self.seccomp {
+                    v.push("seccomp");
+                }
+                v
+            },
             no_new_privs: on && (landlock || self.seccomp),
             missing: self.missing.clone(),
             runtime_access: self.runtime_access.clone(),
@@ -354,7 +375,8 @@ impl RuntimeSandbox {
         }
         let tmp_fd = rules::open_path(tmp).map_err(|e| e.to_string())?;
         let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
-        created = created.add_rule(PathBeneath::new(tmp_fd, write_rights | read_access())).map_err(|e| e.to_string())?;
+        created =
+            created.add_rule(PathBeneath::new(tmp_fd, write_rights | read_access())).map_err(|e| e.to_string())?;
         let fd: Option<std::os::fd::OwnedFd> = created.into();
         fd.ok_or_else(|| "Landlock is not supported".to_string())
     }
@@ -379,7 +401,9 @@ impl RuntimeSandbox {
             flags(&mut args, "--allow-fs-read", &paths);
         }
         match &self.policy.write {
-            Grant::All if self.policy.deny_write.is_none() => args.push("--allow-fs-write=*".into()),
+            // Node's model cannot carve out `--deny-write` paths: the kernel rules do (as for
+            // `--deny-read`), so a bare `--allow-write` stays a bare allow here.
+            Grant::All => args.push("--allow-fs-write=*".into()),
             Grant::Some(v) => {
                 let mut paths = v.clone();
                 paths.push(tmp.to_path_buf());

@@ -38,7 +38,13 @@ impl RuleSet {
     }
 
     /// Grants `access` beneath `path` except beneath any of `denied`.
-    pub fn grant_except(&mut self, path: &Path, access: BitFlags<AccessFs>, denied: &[PathBuf], file_rights: BitFlags<AccessFs>) {
+    pub fn grant_except(
+        &mut self,
+        path: &Path,
+        access: BitFlags<AccessFs>,
+        denied: &[PathBuf],
+        file_rights: BitFlags<AccessFs>,
+    ) {
         if denied.iter().any(|d| path.starts_with(d)) {
             return;
         }
@@ -67,7 +73,9 @@ impl RuleSet {
             }
             match open_path(&path) {
                 Ok(fd) => opened.push(FsRule { fd, access }),
-                Err(e) => return Err(Error::internal(format!("cannot open {} for a sandbox rule: {e}", path.display()))),
+                Err(e) => {
+                    return Err(Error::internal(format!("cannot open {} for a sandbox rule: {e}", path.display())))
+                }
             }
         }
         Ok(RuleSet { wanted: BTreeMap::new(), opened })
@@ -173,8 +181,10 @@ pub fn elf_interpreter(program: &Path) -> Option<PathBuf> {
     if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 || data[5] != 1 {
         return None;
     }
-    let u16_at = |o: usize| -> Option<usize> { Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?) as usize) };
-    let u64_at = |o: usize| -> Option<usize> { u64::from_le_bytes(data.get(o..o + 8)?.try_into().ok()?).try_into().ok() };
+    let u16_at =
+        |o: usize| -> Option<usize> { Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?) as usize) };
+    let u64_at =
+        |o: usize| -> Option<usize> { u64::from_le_bytes(data.get(o..o + 8)?.try_into().ok()?).try_into().ok() };
     let phoff: usize = u64_at(0x20)?;
     let phentsize: usize = u16_at(0x36)?;
     let phnum: usize = u16_at(0x38)?;

@@ -1,0 +1,816 @@
+// Escape attempts against the kernel sandbox, on bun and node, through the public API. Every
+// denied case has an allowed twin (the same tool with the matching allow flag, or sandbox
+// "off") that succeeds, so no test passes because a tool is simply broken. Network effects are
+// asserted on the host side: the test's own servers must see nothing.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import dgram from "node:dgram";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ConfigError, type Runtime, type RuntimeConfigInput, type RuntimeType, sandboxCapabilities } from "tool-runtime";
+import { RUNTIMES, makeRuntime, processAlive, sleep, tempDir } from "./helpers";
+
+/** What every hostile tool returns. */
+interface Outcome {
+  ok: boolean;
+  code?: string | null;
+  message?: string;
+  data?: string | null;
+  [key: string]: unknown;
+}
+
+const BUN = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
+const LOADER = "/lib64/ld-linux-x86-64.so.2";
+const NET_ERRORS = ["EACCES", "EPERM", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "EAI_AGAIN", "ETIMEOUT", "ECONNRESET"];
+const EACCES = 13;
+
+// ---------------------------------------------------------------------------------------------
+// The files, servers and processes the tools go after. All created by the test, all on loopback.
+
+const base = tempDir("tr-sandbox-");
+const dirs = {
+  secret: path.join(base, "secret"),
+  allowed: path.join(base, "allowed"),
+  out: path.join(base, "out"),
+  write: path.join(base, "write"),
+  write2: path.join(base, "write2"),
+  tree: path.join(base, "tree"),
+  sockets: path.join(base, "sockets"),
+  other: path.join(base, "other"),
+};
+const SECRET = `TOP SECRET ${process.pid}`;
+const secretFile = path.join(dirs.secret, "secret.txt");
+
+/** A counting server: `count` goes up per connection, datagram or request. */
+interface Counter {
+  count: number;
+  last?: string;
+}
+const tcp: Counter = { count: 0 };
+const udp: Counter = { count: 0 };
+const web: Counter = { count: 0 };
+const dnsServer: Counter = { count: 0 };
+const pathUnix: Counter = { count: 0 };
+const abstractNode: Counter = { count: 0 };
+const abstractBun: Counter = { count: 0 };
+let tcpServer: net.Server;
+let udpSocket: dgram.Socket;
+let webServer: http.Server;
+let dnsSocket: dgram.Socket;
+let pathUnixServer: net.Server;
+let abstractNodeServer: net.Server;
+let abstractBunServer: ChildProcess;
+const socketPath = path.join(dirs.sockets, "service.sock");
+// Node 20 binds abstract names padded to the full sockaddr_un and bun uses the exact length, so
+// each runtime's tools get a server that speaks its dialect (a separate bun process for bun).
+const abstractNodeName = `\0tr-sandbox-node-${process.pid}`;
+const abstractBunName = `tr-sandbox-bun-${process.pid}`;
+const victims: ChildProcess[] = [];
+// A SysV shared memory segment of the host's, holding a secret.
+const SHM_SECRET = `SHM SECRET ${process.pid}`;
+let shmId = -1;
+
+/** Runs a bun:ffi script in an unconfined bun and returns its last line of output. */
+function bunFfi(body: string): string {
+  const script = `const { dlopen, FFIType, ptr } = require("bun:ffi");\n${body}`;
+  const r = spawnSync(BUN, ["-e", script], { encoding: "utf8", timeout: 10000 });
+  assert.equal(r.status, 0, `bun ffi script failed: ${r.stderr}`);
+  return r.stdout.trim().split("\n").at(-1) ?? "";
+}
+
+const SHM_LIBC = `const libc = dlopen("libc.so.6", {
+  shmget: { args: [FFIType.i32, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  shmat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
+  shmdt: { args: [FFIType.i64], returns: FFIType.i32 },
+  shmctl: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  memcpy: { args: [FFIType.i64, FFIType.ptr, FFIType.u64], returns: FFIType.ptr },
+});`;
+
+function listen(server: net.Server | http.Server, where: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where, () => resolve());
+  });
+}
+
+function port(s: net.Server | http.Server | dgram.Socket): number {
+  return (s.address() as net.AddressInfo).port;
+}
+
+/** Answers every A query with 192.0.2.1 (TEST-NET-1). */
+function answerDns(msg: Buffer, rinfo: dgram.RemoteInfo) {
+  dnsServer.count++;
+  let end = 12;
+  while (end < msg.length && msg[end] !== 0) end += msg[end] + 1;
+  const question = msg.subarray(12, end + 5);
+  const header = Buffer.from([msg[0], msg[1], 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+  const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+  dnsSocket.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
+}
+
+function spawnVictim(): ChildProcess {
+  const v = spawn("sleep", ["30"], { stdio: "ignore" });
+  victims.push(v);
+  return v;
+}
+
+before(async () => {
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(secretFile, SECRET);
+  fs.writeFileSync(path.join(dirs.allowed, "hello.txt"), "hello");
+  // Links inside an allowed folder that lead out of it.
+  fs.symlinkSync(secretFile, path.join(dirs.allowed, "secret-link"));
+  fs.symlinkSync(dirs.secret, path.join(dirs.allowed, "secret-dir"));
+  fs.symlinkSync(dirs.out, path.join(dirs.write, "out-link"));
+  fs.symlinkSync(dirs.secret, path.join(dirs.write, "secret-dir"));
+  for (const sub of ["open", "hidden", "rw", "ro"]) {
+    fs.mkdirSync(path.join(dirs.tree, sub));
+    fs.writeFileSync(path.join(dirs.tree, sub, "file.txt"), sub);
+  }
+
+  tcpServer = net.createServer((s) => {
+    tcp.count++;
+    s.setEncoding("utf8");
+    s.on("data", (d) => (tcp.last = String(d)));
+    s.on("error", () => {});
+  });
+  await listen(tcpServer, { host: "127.0.0.1", port: 0 });
+
+  udpSocket = dgram.createSocket("udp4");
+  udpSocket.on("message", (m) => {
+    udp.count++;
+    udp.last = m.toString();
+  });
+  await new Promise<void>((r) => udpSocket.bind(0, "127.0.0.1", r));
+
+  webServer = http.createServer((_req, res) => {
+    web.count++;
+    res.end("pong");
+  });
+  await listen(webServer, { host: "127.0.0.1", port: 0 });
+
+  dnsSocket = dgram.createSocket("udp4");
+  dnsSocket.on("message", answerDns);
+  await new Promise<void>((r) => dnsSocket.bind(0, "127.0.0.1", r));
+
+  const unixHandler = (counter: Counter) => (s: net.Socket) => {
+    counter.count++;
+    s.on("data", () => s.end("pong"));
+    s.on("error", () => {});
+  };
+  pathUnixServer = net.createServer(unixHandler(pathUnix));
+  await listen(pathUnixServer, { path: socketPath });
+  abstractNodeServer = net.createServer(unixHandler(abstractNode));
+  await listen(abstractNodeServer, { path: abstractNodeName });
+
+  const script =
+    'const s = require("node:net").createServer((c) => { console.log("conn"); c.on("data", () => c.end("pong")); c.on("error", () => {}); });' +
+    's.listen({ path: "\\0" + process.env.TR_ABSTRACT_NAME }, () => console.log("ready"));';
+  abstractBunServer = spawn(BUN, ["-e", script], { env: { ...process.env, TR_ABSTRACT_NAME: abstractBunName }, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the bun abstract socket server did not start")), 5000);
+    abstractBunServer.stdout!.setEncoding("utf8");
+    abstractBunServer.stdout!.on("data", (chunk: string) => {
+      for (const line of chunk.split("\n")) {
+        if (line === "ready") {
+          clearTimeout(timer);
+          resolve();
+        }
+        if (line === "conn") abstractBun.count++;
+      }
+    });
+  });
+
+  // IPC_PRIVATE, IPC_CREAT | 0600; the secret is copied in and the segment left for the tools.
+  shmId = Number(
+    bunFfi(`${SHM_LIBC}
+const id = libc.symbols.shmget(0, 4096, 0o1000 | 0o600);
+if (id < 0) throw new Error("shmget failed");
+const addr = libc.symbols.shmat(id, null, 0);
+const msg = Buffer.from(${JSON.stringify(SHM_SECRET)} + "\\0");
+libc.symbols.memcpy(addr, ptr(msg), msg.length);
+libc.symbols.shmdt(addr);
+console.log(id);`),
+  );
+  assert.ok(shmId >= 0);
+
+  process.env.TR_HOST_SECRET = "host-secret-value";
+  process.env.TR_OTHER = "other-value";
+  process.env.NODE_TR_PROBE = "node-injection";
+  process.env.BUN_TR_PROBE = "bun-injection";
+});
+
+after(async () => {
+  for (const v of victims) v.kill("SIGKILL");
+  abstractBunServer?.kill("SIGKILL");
+  await Promise.all(
+    [tcpServer, webServer, pathUnixServer, abstractNodeServer].map((s) => new Promise<void>((r) => (s ? s.close(() => r()) : r()))),
+  );
+  udpSocket?.close();
+  dnsSocket?.close();
+  for (const k of ["TR_HOST_SECRET", "TR_OTHER", "NODE_TR_PROBE", "BUN_TR_PROBE"]) delete process.env[k];
+  if (shmId >= 0) bunFfi(`${SHM_LIBC}\nconsole.log(libc.symbols.shmctl(${shmId}, 0 /* IPC_RMID */, null));`);
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+type Call = (tool: string, input?: unknown) => Promise<Outcome>;
+
+let execCounter = 0;
+
+/** Runs `fn` with a hostile runtime of `config`, closing it afterwards. */
+async function withRuntime(runtimeType: RuntimeType, config: RuntimeConfigInput, fn: (call: Call, rt: Runtime) => Promise<void>) {
+  const rt = await makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", ...config });
+  try {
+    await fn((tool, input = {}) => rt.executeTool(tool, `sbx-${++execCounter}`, input) as Promise<Outcome>, rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+function denied(r: Outcome, codes: string[], what: string) {
+  assert.equal(r.ok, false, `${what}: the attempt succeeded: ${JSON.stringify(r)}`);
+  assert.ok(codes.includes(String(r.code)), `${what}: failed with ${r.code} (${r.message}); expected one of ${codes.join(", ")}`);
+}
+
+function allowed(r: Outcome, what: string) {
+  assert.equal(r.ok, true, `${what}: the allowed twin failed: ${JSON.stringify(r)}`);
+}
+
+/** Waits up to `ms` for `counter` to pass `seen`. */
+async function waitFor(counter: Counter, seen: number, ms = 2000) {
+  for (let t = 0; t < ms && counter.count <= seen; t += 20) await sleep(20);
+}
+
+function capEff(status: string): bigint {
+  return BigInt(`0x${/^CapEff:\s*(\S+)/m.exec(status)?.[1] ?? "0"}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+for (const runtimeType of RUNTIMES) {
+  // Node's own permission layer refuses some fs calls before the kernel sees them; the symlink
+  // variants get past it (it checks path strings) so the kernel's answer is asserted too.
+  const fsDenied = runtimeType === "node" ? ["EACCES", "ERR_ACCESS_DENIED"] : ["EACCES"];
+  const run = (config: RuntimeConfigInput, fn: (call: Call, rt: Runtime) => Promise<void>) => withRuntime(runtimeType, config, fn);
+  // Raw-syscall probes: bun tools make them in-process through bun:ffi; node tools, which have
+  // no FFI, through a bun child they are allowed to run (the child inherits the confinement).
+  const viaChild = runtimeType === "node";
+  const ffiRun = viaChild ? [`--allow-run=${BUN}`] : [];
+  const ffiProbe = (probe: string, args: unknown) => (viaChild ? { probe, args, bunPath: BUN } : { probe, args });
+
+  describe(`sandbox on ${runtimeType}: files`, () => {
+    it("does not read a secret outside --allow-read=<dir>; the allowed dir is readable", async () => {
+      await run({ permissions: [`--allow-read=${dirs.allowed}`] }, async (call) => {
+        denied(await call("readFile", { path: secretFile }), fsDenied, "read the secret");
+        denied(await call("listDir", { path: dirs.secret }), fsDenied, "list the secret dir");
+        const hello = await call("readFile", { path: path.join(dirs.allowed, "hello.txt") });
+        allowed(hello, "read the allowed dir");
+        assert.equal(hello.data, "hello");
+      });
+      await run({ permissions: [`--allow-read=${dirs.secret}`] }, async (call) => {
+        const r = await call("readFile", { path: secretFile });
+        allowed(r, "read the secret with its dir allowed");
+        assert.equal(r.data, SECRET);
+      });
+    });
+
+    it("does not follow a symlink in an allowed folder out of it; allowing the target's dir does", async () => {
+      await run({ permissions: [`--allow-read=${dirs.allowed}`] }, async (call) => {
+        denied(await call("readFile", { path: path.join(dirs.allowed, "secret-link") }), ["EACCES"], "file symlink");
+        denied(await call("readFile", { path: path.join(dirs.allowed, "secret-dir", "secret.txt") }), ["EACCES"], "dir symlink");
+      });
+      await run({ permissions: [`--allow-read=${dirs.allowed},${dirs.secret}`] }, async (call) => {
+        for (const p of [path.join(dirs.allowed, "secret-link"), path.join(dirs.allowed, "secret-dir", "secret.txt")]) {
+          const r = await call("readFile", { path: p });
+          allowed(r, `read through ${p}`);
+          assert.equal(r.data, SECRET);
+        }
+      });
+    });
+
+    it("writes only into its temp dir by default; --allow-write=<dir> writes there and nowhere else", async () => {
+      const outFile = path.join(dirs.out, `default-${runtimeType}.txt`);
+      await run({}, async (call) => {
+        denied(await call("writeFile", { path: outFile }), fsDenied, "write outside");
+        allowed(await call("writeFile", { path: "$TMP/inside.txt" }), "write into TMPDIR");
+      });
+      assert.equal(fs.existsSync(outFile), false, "a file appeared outside");
+
+      const inFile = path.join(dirs.write, `allowed-${runtimeType}.txt`);
+      const viaLink = path.join(dirs.write, "out-link", `via-link-${runtimeType}.txt`);
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.write}`] }, async (call) => {
+        allowed(await call("writeFile", { path: inFile, data: "twin" }), "write into the allowed dir");
+        denied(await call("writeFile", { path: outFile }), fsDenied, "write outside with another dir allowed");
+        // A symlink in the allowed dir that points out of it: node's layer lets the path through.
+        denied(await call("writeFile", { path: viaLink }), ["EACCES"], "write through a dir symlink");
+      });
+      assert.equal(fs.readFileSync(inFile, "utf8"), "twin");
+      assert.equal(fs.existsSync(outFile), false);
+      assert.equal(fs.existsSync(path.join(dirs.out, `via-link-${runtimeType}.txt`)), false);
+    });
+
+    it("cannot hard-link or rename files across the boundary; with --allow-write on both sides it can", async () => {
+      const tag = runtimeType;
+      await run({}, async (call) => {
+        denied(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(dirs.out, `l-${tag}`) }), fsDenied, "link TMPDIR → outside");
+        denied(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(dirs.out, `r-${tag}`) }), fsDenied, "rename TMPDIR → outside");
+      });
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.write}`] }, async (call) => {
+        const out = path.join(dirs.write, "out-link");
+        denied(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(out, `l2-${tag}`) }), ["EACCES", "EXDEV"], "link through a symlink out");
+        denied(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(out, `r2-${tag}`) }), ["EACCES", "EXDEV"], "rename through a symlink out");
+        // The twin: the same moves into the allowed dir.
+        allowed(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(dirs.write, `l-${tag}`) }), "link into the allowed dir");
+        allowed(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(dirs.write, `r-${tag}`) }), "rename into the allowed dir");
+      });
+      for (const f of [`l-${tag}`, `r-${tag}`, `l2-${tag}`, `r2-${tag}`]) assert.equal(fs.existsSync(path.join(dirs.out, f)), false, f);
+      assert.equal(fs.readFileSync(path.join(dirs.write, `l-${tag}`), "utf8"), "a");
+      assert.equal(fs.readFileSync(path.join(dirs.write, `r-${tag}`), "utf8"), "b");
+
+      // Linking an unreadable secret into the (readable, writable) temp dir. Node's layer wants
+      // the source writable, so the kernel's answer is asked through a symlink in a write dir.
+      await run({ permissions: [`--allow-read=${dirs.allowed}`, `--allow-write=${dirs.write}`] }, async (call) => {
+        denied(await call("link", { from: secretFile, to: "$TMP/stolen", readBack: true }), [...fsDenied, "EXDEV"], "link the secret into TMPDIR");
+        const viaLink = path.join(dirs.write, "secret-dir", "secret.txt");
+        denied(await call("link", { from: viaLink, to: "$TMP/stolen", readBack: true }), ["EACCES", "EXDEV"], "link the secret via a dir symlink");
+      });
+      // The twin: a file the tool may write anyway can be linked into TMPDIR and read back.
+      const linkable = path.join(dirs.secret, `linkable-${tag}.txt`);
+      fs.writeFileSync(linkable, "linkable");
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.secret}`] }, async (call) => {
+        const r = await call("link", { from: linkable, to: "$TMP/linked", readBack: true });
+        allowed(r, "link a writable file into TMPDIR");
+        assert.equal(r.data, "linkable");
+      });
+    });
+
+    it("--deny-read carves a subdir out of an allowed tree, also out of a bare --allow-read", async () => {
+      const hidden = path.join(dirs.tree, "hidden", "file.txt");
+      const open = path.join(dirs.tree, "open", "file.txt");
+      for (const permissions of [[`--allow-read=${dirs.tree}`, `--deny-read=${path.join(dirs.tree, "hidden")}`], ["--allow-read", `--deny-read=${path.join(dirs.tree, "hidden")}`]]) {
+        await run({ permissions }, async (call) => {
+          denied(await call("readFile", { path: hidden }), ["EACCES"], `${permissions}: read the denied subdir`);
+          denied(await call("listDir", { path: path.join(dirs.tree, "hidden") }), ["EACCES"], `${permissions}: list the denied subdir`);
+          const r = await call("readFile", { path: open });
+          allowed(r, `${permissions}: read a sibling`);
+          assert.equal(r.data, "open");
+        });
+      }
+      // The twin: without the deny the same file is readable.
+      await run({ permissions: [`--allow-read=${dirs.tree}`] }, async (call) => {
+        assert.equal((await call("readFile", { path: hidden })).data, "hidden");
+      });
+    });
+
+    it("--deny-write carves a subdir out of an allowed write tree, also out of a bare --allow-write", async () => {
+      for (const [i, permissions] of [
+        ["--allow-read", `--allow-write=${dirs.tree}`, `--deny-write=${path.join(dirs.tree, "ro")}`],
+        ["--allow-read", "--allow-write", `--deny-write=${path.join(dirs.tree, "ro")}`],
+      ].entries()) {
+        const roFile = path.join(dirs.tree, "ro", `new-${runtimeType}-${i}.txt`);
+        const rwFile = path.join(dirs.tree, "rw", `new-${runtimeType}-${i}.txt`);
+        await run({ permissions }, async (call) => {
+          denied(await call("writeFile", { path: roFile }), ["EACCES"], `${permissions}: write the denied subdir`);
+          denied(await call("writeFile", { path: path.join(dirs.tree, "ro", "file.txt") }), ["EACCES"], `${permissions}: overwrite in the denied subdir`);
+          allowed(await call("writeFile", { path: rwFile, data: "rw" }), `${permissions}: write a sibling`);
+          assert.equal((await call("readFile", { path: path.join(dirs.tree, "ro", "file.txt") })).data, "ro", "deny-write must not deny reading");
+        });
+        assert.equal(fs.existsSync(roFile), false);
+        assert.equal(fs.readFileSync(path.join(dirs.tree, "ro", "file.txt"), "utf8"), "ro");
+        assert.equal(fs.readFileSync(rwFile, "utf8"), "rw");
+      }
+    });
+
+    it("each allow flag grants what it names and no more", async () => {
+      const permissions = [`--allow-read=${dirs.allowed}`, `--allow-write=${dirs.write}`, "--allow-env=TR_HOST_SECRET"];
+      await run({ permissions }, async (call) => {
+        allowed(await call("readFile", { path: path.join(dirs.allowed, "hello.txt") }), "read A");
+        denied(await call("readFile", { path: path.join(dirs.tree, "open", "file.txt") }), fsDenied, "read B");
+        allowed(await call("writeFile", { path: path.join(dirs.write, `a-${runtimeType}.txt`), data: "A" }), "write A");
+        // Writing implies reading what one writes, on both runtimes.
+        assert.equal((await call("readFile", { path: path.join(dirs.write, `a-${runtimeType}.txt`) })).data, "A");
+        denied(await call("writeFile", { path: path.join(dirs.write2, `b-${runtimeType}.txt`) }), fsDenied, "write B");
+        const env = (await call("env", { names: ["TR_HOST_SECRET", "TR_OTHER"] })).env as Record<string, string | null>;
+        assert.deepEqual(env, { TR_HOST_SECRET: "host-secret-value", TR_OTHER: null });
+        denied(await call("tcpConnect", { host: "127.0.0.1", port: port(tcpServer) }), NET_ERRORS, "the network");
+        denied(await call("run", { cmd: "/bin/sh", args: ["-c", "echo hi"] }), fsDenied, "running a program");
+      });
+      assert.equal(fs.existsSync(path.join(dirs.write2, `b-${runtimeType}.txt`)), false);
+    });
+  });
+
+  describe(`sandbox on ${runtimeType}: programs`, () => {
+    it("runs no program by default, not even through the dynamic loader; bare --allow-run runs /bin/sh", async () => {
+      await run({}, async (call) => {
+        denied(await call("run", { cmd: "/bin/sh", args: ["-c", "echo hi"] }), fsDenied, "spawn /bin/sh");
+        denied(await call("run", { cmd: LOADER, args: ["/bin/sh", "-c", "echo hi"] }), fsDenied, "exec through ld.so");
+        denied(await call("run", { cmd: process.execPath, args: ["-e", "1"] }), fsDenied, "exec a node binary");
+      });
+      await run({ permissions: ["--allow-read", "--allow-run"] }, async (call) => {
+        const r = await call("run", { cmd: "/bin/sh", args: ["-c", "echo hi"] });
+        allowed(r, "spawn /bin/sh with --allow-run");
+        assert.equal(r.stdout, "hi\n");
+      });
+    });
+
+    it("--allow-run=/bin/sh and --allow-run=sh run exactly sh", async () => {
+      for (const flag of ["--allow-run=/bin/sh", "--allow-run=sh"]) {
+        await run({ permissions: ["--allow-read", flag] }, async (call) => {
+          const r = await call("run", { cmd: "/bin/sh", args: ["-c", "echo hi"] });
+          allowed(r, `${flag}: sh`);
+          assert.equal(r.stdout, "hi\n");
+          denied(await call("run", { cmd: "/usr/bin/env", args: [] }), ["EACCES"], `${flag}: /usr/bin/env`);
+          const viaSh = await call("run", { cmd: "/bin/sh", args: ["-c", "cat /etc/hostname"] });
+          assert.equal(viaSh.ok, false, `${flag}: sh ran cat: ${JSON.stringify(viaSh)}`);
+          assert.equal(viaSh.status, 126);
+          assert.match(String(viaSh.stderr), /Permission denied/);
+        });
+      }
+    });
+
+    it("refuses --allow-run of a program that does not exist", async () => {
+      await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-run=no-such-program-tr"] }), (e: any) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.code, "ERR_INVALID_CONFIG");
+        assert.match(e.message, /no-such-program-tr/);
+        return true;
+      });
+    });
+  });
+
+  describe(`sandbox on ${runtimeType}: network`, () => {
+    it("cannot connect over TCP to the host's loopback; --allow-net can, and the server sees it", async () => {
+      const seen = tcp.count;
+      await run({}, async (call) => {
+        denied(await call("tcpConnect", { host: "127.0.0.1", port: port(tcpServer) }), NET_ERRORS, "tcp connect");
+        denied(await call("tcpConnect", { host: "::1", port: port(tcpServer) }), NET_ERRORS, "tcp connect over IPv6");
+      });
+      await sleep(300);
+      assert.equal(tcp.count, seen, "the host's server saw a connection");
+      await run({ permissions: ["--allow-read", "--allow-net"] }, async (call) => {
+        allowed(await call("tcpConnect", { host: "127.0.0.1", port: port(tcpServer), message: `hi from ${runtimeType}` }), "tcp connect with --allow-net");
+      });
+      await waitFor(tcp, seen);
+      assert.equal(tcp.count, seen + 1);
+    });
+
+    it("cannot send UDP to the host's loopback; --allow-net delivers the datagram", async () => {
+      const seen = udp.count;
+      await run({}, async (call) => {
+        denied(await call("udpSend", { host: "127.0.0.1", port: port(udpSocket) }), NET_ERRORS, "udp send");
+      });
+      await sleep(300);
+      assert.equal(udp.count, seen, "the host's socket received a datagram");
+      await run({ permissions: ["--allow-read", "--allow-net"] }, async (call) => {
+        allowed(await call("udpSend", { host: "127.0.0.1", port: port(udpSocket), message: `dgram from ${runtimeType}` }), "udp send with --allow-net");
+      });
+      await waitFor(udp, seen);
+      assert.equal(udp.count, seen + 1);
+      assert.equal(udp.last, `dgram from ${runtimeType}`);
+    });
+
+    it("cannot resolve names: not through the system resolver, not through a resolver on the host's loopback", async () => {
+      const seen = dnsServer.count;
+      await run({}, async (call) => {
+        // No twin for these two: only real external DNS could make them succeed, and the test
+        // must not depend on the internet. The loopback resolver below is their twin.
+        denied(await call("dnsResolve", { name: "example.com" }), NET_ERRORS, "resolve4 via /etc/resolv.conf");
+        denied(await call("dnsRawQuery", { name: "example.com" }), NET_ERRORS, "raw query to the configured resolver");
+        denied(await call("dnsResolve", { name: "tool.test", server: `127.0.0.1:${port(dnsSocket)}` }), NET_ERRORS, "resolve4 via the host's loopback resolver");
+      });
+      await sleep(300);
+      assert.equal(dnsServer.count, seen, "the host's resolver saw a query");
+      await run({ permissions: ["--allow-read", "--allow-net"] }, async (call) => {
+        const r = await call("dnsResolve", { name: "tool.test", server: `127.0.0.1:${port(dnsSocket)}` });
+        allowed(r, "resolve4 via the loopback resolver with --allow-net");
+        assert.deepEqual(r.addrs, ["192.0.2.1"]);
+      });
+      assert.ok(dnsServer.count > seen);
+    });
+
+    it("cannot fetch from an HTTP server on the host's loopback; --allow-net can", async () => {
+      const seen = web.count;
+      const url = `http://127.0.0.1:${port(webServer)}/`;
+      await run({}, async (call) => {
+        denied(await call("fetchUrl", { url }), NET_ERRORS, "fetch");
+      });
+      await sleep(300);
+      assert.equal(web.count, seen, "the host's HTTP server saw a request");
+      await run({ permissions: ["--allow-read", "--allow-net"] }, async (call) => {
+        const r = await call("fetchUrl", { url });
+        allowed(r, "fetch with --allow-net");
+        assert.equal(r.body, "pong");
+      });
+      assert.equal(web.count, seen + 1);
+    });
+
+    it("keeps the network closed with seccomp alone when user namespaces are missing", async () => {
+      const seen = tcp.count;
+      process.env.TOOL_RUNTIME_PRETEND_MISSING = "userns";
+      let rt: Runtime;
+      try {
+        rt = await makeRuntime({ runtimeType, entrypointPath: "hostile.mjs" });
+      } finally {
+        delete process.env.TOOL_RUNTIME_PRETEND_MISSING;
+      }
+      try {
+        assert.ok(!rt.sandbox.net.enforcedBy.includes("network-namespace"));
+        assert.ok(rt.sandbox.net.enforcedBy.includes("seccomp"), JSON.stringify(rt.sandbox.net));
+        const r = (await rt.executeTool("tcpConnect", "nons-1", { host: "127.0.0.1", port: port(tcpServer) })) as Outcome;
+        denied(r, NET_ERRORS, "tcp connect without a network namespace");
+        const kill = (await rt.executeTool("kill", "nons-2", { pid: process.pid, signal: 0 })) as Outcome;
+        denied(kill, ["EPERM"], "signal the orchestrator without a user namespace");
+      } finally {
+        await rt.close();
+      }
+      await sleep(300);
+      assert.equal(tcp.count, seen);
+    });
+
+    it("creates no socket of a family the network namespace does not isolate (vsock, packet)", async () => {
+      // Only socket(2) is called: nothing is connected anywhere.
+      const input = ffiProbe("sockets", [
+        ["vsock", 40, 1],
+        ["packet", 17, 3],
+        ["inet", 2, 1],
+      ]);
+      await run({ permissions: ["--allow-read", ...ffiRun] }, async (call) => {
+        const r = await call("ffiProbe", input);
+        allowed(r, "the probe itself");
+        assert.deepEqual(r.result, { vsock: EACCES, packet: EACCES, inet: EACCES });
+      });
+      await run({ permissions: ["--allow-read", "--allow-net", ...ffiRun] }, async (call) => {
+        const r = await call("ffiProbe", input);
+        allowed(r, "the probe itself");
+        const errnos = r.result as Record<string, number>;
+        assert.equal(errnos.inet, 0, "--allow-net opens inet sockets");
+        assert.equal(errnos.vsock, EACCES, "--allow-net is not the hypervisor's vsock");
+      });
+      // The twin: unconfined, the kernel itself answers (0, or EAFNOSUPPORT without vsock).
+      await run({ sandbox: "off" }, async (call) => {
+        const r = await call("ffiProbe", input);
+        allowed(r, "the probe itself");
+        const errnos = r.result as Record<string, number>;
+        assert.equal(errnos.inet, 0);
+        assert.notEqual(errnos.vsock, EACCES);
+      });
+    });
+  });
+
+  describe(`sandbox on ${runtimeType}: environment`, () => {
+    const names = ["TR_HOST_SECRET", "TR_OTHER"];
+    const envOf = async (permissions: string[] | null) => {
+      let env: Record<string, string | null> = {};
+      await run({ permissions }, async (call) => {
+        env = (await call("env", { names: [...names, "NODE_TR_PROBE", "BUN_TR_PROBE"] })).env as Record<string, string | null>;
+      });
+      return env;
+    };
+
+    it("sees no host variable by default; --allow-env=NAME shows exactly that one", async () => {
+      assert.deepEqual(await envOf(null), { TR_HOST_SECRET: null, TR_OTHER: null, NODE_TR_PROBE: null, BUN_TR_PROBE: null });
+      assert.deepEqual(await envOf(["--allow-read", "--allow-env=TR_HOST_SECRET"]), {
+        TR_HOST_SECRET: "host-secret-value",
+        TR_OTHER: null,
+        NODE_TR_PROBE: null,
+        BUN_TR_PROBE: null,
+      });
+    });
+
+    it("--allow-env=TR_* matches the prefix; --deny-env beats allow; injection variables never pass", async () => {
+      assert.deepEqual(await envOf(["--allow-read", "--allow-env=TR_*"]), {
+        TR_HOST_SECRET: "host-secret-value",
+        TR_OTHER: "other-value",
+        NODE_TR_PROBE: null,
+        BUN_TR_PROBE: null,
+      });
+      assert.deepEqual(await envOf(["--allow-read", "--allow-env=TR_*", "--deny-env=TR_OTHER"]), {
+        TR_HOST_SECRET: "host-secret-value",
+        TR_OTHER: null,
+        NODE_TR_PROBE: null,
+        BUN_TR_PROBE: null,
+      });
+      const all = await envOf(["--allow-read", "--allow-env", "--deny-env=TR_HOST_SECRET"]);
+      assert.equal(all.TR_HOST_SECRET, null);
+      assert.equal(all.TR_OTHER, "other-value");
+      assert.equal(all.NODE_TR_PROBE, null, "NODE_* passed under a bare --allow-env");
+      assert.equal(all.BUN_TR_PROBE, null, "BUN_* passed under a bare --allow-env");
+    });
+  });
+
+  describe(`sandbox on ${runtimeType}: other processes`, () => {
+    it("cannot read the orchestrator's /proc/<pid>/environ; unconfined it can", async () => {
+      const environ = `/proc/${process.pid}/environ`;
+      await run({}, async (call) => {
+        denied(await call("readFile", { path: environ }), ["EACCES", "EPERM"], "read the orchestrator's environ");
+        denied(await call("openFile", { path: `/proc/${process.pid}/mem` }), ["EACCES", "EPERM"], "open the orchestrator's mem");
+      });
+      await run({ sandbox: "off" }, async (call) => {
+        const r = await call("readFile", { path: environ });
+        allowed(r, "read the orchestrator's environ unconfined");
+        assert.match(String(r.data), /PATH=/);
+      });
+    });
+
+    it("cannot read /proc/<pid>/mem or environ of another process of the host; unconfined it can", async () => {
+      const victim = spawnVictim();
+      await run({}, async (call) => {
+        denied(await call("openFile", { path: `/proc/${victim.pid}/mem` }), ["EACCES", "EPERM"], "open a process's mem");
+        denied(await call("readFile", { path: `/proc/${victim.pid}/environ` }), ["EACCES", "EPERM"], "read a process's environ");
+      });
+      await run({ sandbox: "off" }, async (call) => {
+        allowed(await call("readFile", { path: `/proc/${victim.pid}/environ` }), "read a process's environ unconfined");
+        // Opening mem takes ptrace-attach rights, which Yama gives non-root users only over
+        // their descendants; as root the unconfined twin must succeed.
+        if (process.getuid?.() === 0) allowed(await call("openFile", { path: `/proc/${victim.pid}/mem` }), "open a process's mem unconfined");
+      });
+    });
+
+    it("cannot signal the orchestrator or another process; the victim lives; unconfined it can", async () => {
+      const victim = spawnVictim();
+      await run({}, async (call) => {
+        denied(await call("kill", { pid: process.pid, signal: 0 }), ["EPERM"], "signal 0 to the orchestrator");
+        denied(await call("kill", { pid: victim.pid, signal: "SIGTERM" }), ["EPERM"], "SIGTERM to a host process");
+        denied(await call("kill", { pid: victim.pid, signal: "SIGKILL" }), ["EPERM"], "SIGKILL to a host process");
+      });
+      // Without the user namespace (--allow-net), Landlock's signal scope alone must hold.
+      await run({ permissions: ["--allow-read", "--allow-net"] }, async (call) => {
+        denied(await call("kill", { pid: victim.pid, signal: "SIGTERM" }), ["EPERM"], "SIGTERM to a host process with --allow-net");
+      });
+      await sleep(200);
+      assert.ok(processAlive(victim.pid!), "the victim was killed");
+
+      const victim2 = spawnVictim();
+      await run({ sandbox: "off" }, async (call) => {
+        allowed(await call("kill", { pid: process.pid, signal: 0 }), "signal 0 to the orchestrator unconfined");
+        allowed(await call("kill", { pid: victim2.pid, signal: "SIGTERM" }), "SIGTERM unconfined");
+      });
+      for (let i = 0; i < 50 && processAlive(victim2.pid!); i++) await sleep(20);
+      assert.equal(processAlive(victim2.pid!), false, "the unconfined twin could not kill its victim");
+    });
+
+    it("cannot connect to the host's abstract unix sockets, even with --allow-net and --allow-write; unconfined it can", async () => {
+      const counter = runtimeType === "node" ? abstractNode : abstractBun;
+      const name = runtimeType === "node" ? abstractNodeName : `\0${abstractBunName}`;
+      const seen = counter.count;
+      await run({}, async (call) => {
+        denied(await call("unixConnect", { path: name }), ["EACCES", "EPERM", "ECONNREFUSED"], "abstract socket, default policy");
+      });
+      // No network namespace and unix sockets allowed: Landlock's scope is what refuses, with
+      // EPERM (bun reports every failed unix connect as ECONNREFUSED; the server's count and the
+      // unconfined twin below show the name is right and nothing got through).
+      await run({ permissions: ["--allow-read", "--allow-net", `--allow-write=${dirs.other}`] }, async (call) => {
+        const codes = runtimeType === "bun" ? ["EPERM", "ECONNREFUSED"] : ["EPERM"];
+        denied(await call("unixConnect", { path: name }), codes, "abstract socket with --allow-net and --allow-write");
+      });
+      await sleep(300);
+      assert.equal(counter.count, seen, "the host's abstract socket saw a connection");
+      await run({ sandbox: "off" }, async (call) => {
+        const r = await call("unixConnect", { path: name });
+        allowed(r, "abstract socket unconfined");
+        assert.equal(r.reply, "pong");
+      });
+      await waitFor(counter, seen);
+      assert.equal(counter.count, seen + 1);
+    });
+
+    it("cannot connect to a path unix socket under the default policy; --allow-write=<its dir> can", async () => {
+      const seen = pathUnix.count;
+      await run({}, async (call) => {
+        denied(await call("unixConnect", { path: socketPath }), ["EACCES", "EPERM"], "path socket, default policy");
+      });
+      await sleep(300);
+      assert.equal(pathUnix.count, seen, "the host's socket saw a connection");
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.sockets}`] }, async (call) => {
+        const r = await call("unixConnect", { path: socketPath });
+        allowed(r, "path socket with --allow-write=<its dir>");
+        assert.equal(r.reply, "pong");
+      });
+      assert.equal(pathUnix.count, seen + 1);
+    });
+
+    it("cannot attach the host's SysV shared memory; unconfined it can", async () => {
+      const input = ffiProbe("shm", { id: shmId, length: SHM_SECRET.length });
+      for (const permissions of [["--allow-read", ...ffiRun], ["--allow-read", "--allow-net", ...ffiRun]]) {
+        await run({ permissions }, async (call) => {
+          const r = await call("ffiProbe", input);
+          allowed(r, "the probe itself");
+          assert.deepEqual(r.result, { errno: EACCES, data: null }, `${permissions}: ${JSON.stringify(r.result)}`);
+        });
+      }
+      await run({ sandbox: "off" }, async (call) => {
+        const r = await call("ffiProbe", input);
+        allowed(r, "the probe itself");
+        assert.deepEqual(r.result, { errno: 0, data: SHM_SECRET });
+      });
+    });
+
+    it("holds no capabilities, not even when the orchestrator does", async () => {
+      const own = capEff(fs.readFileSync("/proc/self/status", "utf8"));
+      for (const permissions of [null, ["--allow-read", "--allow-net"]]) {
+        await run({ permissions }, async (call) => {
+          const s = await call("procStatus");
+          for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+            assert.equal(BigInt(`0x${s[set]}`), 0n, `${JSON.stringify(permissions)}: ${set} is ${s[set]}`);
+          }
+          assert.equal(s.NoNewPrivs, "1");
+          assert.equal(s.Seccomp, "2");
+        });
+      }
+      // The twin: unconfined, a root orchestrator's tool runs with root's capabilities.
+      await run({ sandbox: "off" }, async (call) => {
+        const s = await call("procStatus");
+        assert.equal(BigInt(`0x${s.CapEff}`) !== 0n, own !== 0n, `unconfined CapEff ${s.CapEff}, orchestrator's ${own.toString(16)}`);
+      });
+    });
+  });
+
+  describe(`sandbox on ${runtimeType}: modes, report and configuration`, () => {
+    it("strict mode refuses to start when a mechanism is missing; best-effort runs and reports it", async () => {
+      process.env.TOOL_RUNTIME_PRETEND_MISSING = "landlock";
+      try {
+        await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs" }), (e: any) => {
+          assert.ok(e instanceof ConfigError, String(e));
+          assert.equal(e.code, "ERR_SANDBOX_UNAVAILABLE");
+          assert.match(e.message, /Landlock/);
+          assert.match(e.message, /best-effort/);
+          return true;
+        });
+        const rt = await makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", sandbox: "best-effort" });
+        try {
+          assert.equal(rt.sandbox.mode, "best-effort");
+          assert.ok(rt.sandbox.missing.length > 0);
+          assert.match(rt.sandbox.missing.join("; "), /Landlock/);
+          assert.ok(!rt.sandbox.read.enforcedBy.includes("landlock"), JSON.stringify(rt.sandbox.read));
+          assert.ok(!rt.sandbox.write.enforcedBy.includes("landlock"), JSON.stringify(rt.sandbox.write));
+          assert.deepEqual(rt.sandbox.machine.pretendedMissing, ["landlock"]);
+          assert.equal(rt.sandbox.machine.landlockAbi, null);
+          // It still runs tools.
+          const r = (await rt.executeTool("tmpdir", "be-1", {})) as { dir: string };
+          assert.ok(r.dir.length > 0);
+        } finally {
+          await rt.close();
+        }
+      } finally {
+        delete process.env.TOOL_RUNTIME_PRETEND_MISSING;
+      }
+    });
+
+    it("reports what enforces the default policy", async () => {
+      const caps = sandboxCapabilities();
+      assert.ok((caps.landlockAbi ?? 0) >= 6, `this machine's Landlock ABI is ${caps.landlockAbi}`);
+      await run({}, async (_call, rt) => {
+        const s = rt.sandbox;
+        assert.equal(s.mode, "strict");
+        assert.equal(s.enforced, true);
+        assert.deepEqual(s.missing, []);
+        assert.equal(s.read.granted, "all");
+        assert.equal(s.write.granted, "none");
+        assert.equal(s.net.granted, "none");
+        assert.ok(s.read.enforcedBy.includes("landlock"));
+        assert.ok(s.write.enforcedBy.includes("landlock"));
+        assert.ok(s.net.enforcedBy.includes("network-namespace"));
+        assert.ok(s.net.enforcedBy.includes("seccomp"));
+        assert.ok(s.signals.includes("landlock-scope"));
+        assert.ok(s.abstractUnixSockets.includes("landlock-scope"));
+        assert.ok(s.otherProcesses.includes("landlock"));
+        assert.ok(s.otherProcesses.includes("seccomp"));
+        assert.ok(s.pathUnixSockets.length > 0);
+        assert.equal(s.noNewPrivs, true);
+        if (runtimeType === "node") assert.ok(s.read.enforcedBy.includes("node-permission-model"));
+      });
+      // Any --allow-write opens path unix sockets (seccomp cannot tell paths apart before
+      // Landlock ABI 9), and the report says so rather than claiming what it cannot enforce.
+      if ((caps.landlockAbi ?? 0) < 9) {
+        await run({ permissions: ["--allow-read", `--allow-write=${dirs.other}`] }, async (_call, rt) => {
+          assert.deepEqual(rt.sandbox.pathUnixSockets, []);
+        });
+      }
+      await run({ sandbox: "off" }, async (_call, rt) => {
+        assert.equal(rt.sandbox.enforced, false);
+        assert.deepEqual(rt.sandbox.read.enforcedBy, []);
+      });
+    });
+
+    it("refuses a host list for --allow-net and unknown flags, naming them", async () => {
+      await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-net=api.example.com"] }), (e: any) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.code, "ERR_INVALID_CONFIG");
+        assert.match(e.message, /api\.example\.com/);
+        return true;
+      });
+      await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-read", "--allow-teleport"] }), (e: any) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.code, "ERR_INVALID_CONFIG");
+        assert.match(e.message, /--allow-teleport/);
+        return true;
+      });
+    });
+  });
+}
