@@ -318,35 +318,52 @@ for (const runtimeType of RUNTIMES) {
     it("cannot hard-link or rename files across the boundary; with --allow-write on both sides it can", async () => {
       const tag = runtimeType;
       await run({}, async (call) => {
-        denied(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(dirs.out, `l-${tag}`) }), fsDenied, "link TMPDIR → outside");
-        denied(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(dirs.out, `r-${tag}`) }), fsDenied, "rename TMPDIR → outside");
+        // TMPDIR is a private tmpfs, so the kernel may answer EXDEV before Landlock's EACCES.
+        denied(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(dirs.out, `l-${tag}`) }), [...fsDenied, "EXDEV"], "link TMPDIR → outside");
+        denied(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(dirs.out, `r-${tag}`) }), [...fsDenied, "EXDEV"], "rename TMPDIR → outside");
       });
       await run({ permissions: ["--allow-read", `--allow-write=${dirs.write}`] }, async (call) => {
         const out = path.join(dirs.write, "out-link");
         denied(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(out, `l2-${tag}`) }), ["EACCES", "EXDEV"], "link through a symlink out");
         denied(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(out, `r2-${tag}`) }), ["EACCES", "EXDEV"], "rename through a symlink out");
-        // The twin: the same moves into the allowed dir.
-        allowed(await call("link", { prepare: { "$TMP/a": "a" }, from: "$TMP/a", to: path.join(dirs.write, `l-${tag}`) }), "link into the allowed dir");
-        allowed(await call("rename", { prepare: { "$TMP/b": "b" }, from: "$TMP/b", to: path.join(dirs.write, `r-${tag}`) }), "rename into the allowed dir");
+        // The twin: the same moves within the allowed dir.
+        allowed(await call("link", { prepare: { [path.join(dirs.write, `src-a-${tag}`)]: "a" }, from: path.join(dirs.write, `src-a-${tag}`), to: path.join(dirs.write, `l-${tag}`) }), "link within the allowed dir");
+        allowed(await call("rename", { prepare: { [path.join(dirs.write, `src-b-${tag}`)]: "b" }, from: path.join(dirs.write, `src-b-${tag}`), to: path.join(dirs.write, `r-${tag}`) }), "rename within the allowed dir");
       });
       for (const f of [`l-${tag}`, `r-${tag}`, `l2-${tag}`, `r2-${tag}`]) assert.equal(fs.existsSync(path.join(dirs.out, f)), false, f);
       assert.equal(fs.readFileSync(path.join(dirs.write, `l-${tag}`), "utf8"), "a");
       assert.equal(fs.readFileSync(path.join(dirs.write, `r-${tag}`), "utf8"), "b");
 
-      // Linking an unreadable secret into the (readable, writable) temp dir. Node's layer wants
-      // the source writable, so the kernel's answer is asked through a symlink in a write dir.
+      // Linking an unreadable secret into a writable dir on the same filesystem (TMPDIR is a
+      // private tmpfs, where any link from outside is EXDEV and would prove nothing).
       await run({ permissions: [`--allow-read=${dirs.allowed}`, `--allow-write=${dirs.write}`] }, async (call) => {
-        denied(await call("link", { from: secretFile, to: "$TMP/stolen", readBack: true }), [...fsDenied, "EXDEV"], "link the secret into TMPDIR");
+        denied(await call("link", { from: secretFile, to: path.join(dirs.write, `stolen-${tag}`), readBack: true }), [...fsDenied, "EXDEV"], "link the secret into a write dir");
         const viaLink = path.join(dirs.write, "secret-dir", "secret.txt");
-        denied(await call("link", { from: viaLink, to: "$TMP/stolen", readBack: true }), ["EACCES", "EXDEV"], "link the secret via a dir symlink");
+        denied(await call("link", { from: viaLink, to: path.join(dirs.write, `stolen2-${tag}`), readBack: true }), ["EACCES", "EXDEV"], "link the secret via a dir symlink");
       });
-      // The twin: a file the tool may write anyway can be linked into TMPDIR and read back.
+      assert.equal(fs.existsSync(path.join(dirs.write, `stolen-${tag}`)), false);
+      // The twin: a file the tool may write anyway can be linked into the write dir and read back.
       const linkable = path.join(dirs.secret, `linkable-${tag}.txt`);
       fs.writeFileSync(linkable, "linkable");
-      await run({ permissions: ["--allow-read", `--allow-write=${dirs.secret}`] }, async (call) => {
-        const r = await call("link", { from: linkable, to: "$TMP/linked", readBack: true });
-        allowed(r, "link a writable file into TMPDIR");
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.secret}`, `--allow-write=${dirs.write}`] }, async (call) => {
+        const r = await call("link", { from: linkable, to: path.join(dirs.write, `linked-${tag}`), readBack: true });
+        allowed(r, "link a writable file into the write dir");
         assert.equal(r.data, "linkable");
+      });
+    });
+
+    it("cannot read another call's temp dir, while that call reads its own", async () => {
+      const publish = path.join(dirs.write, `published-${runtimeType}`);
+      await run({ permissions: ["--allow-read", `--allow-write=${dirs.write}`] }, async (call, rt) => {
+        const holder = rt.executeTool("holdSecret", `sbx-hold-${runtimeType}`, { secret: "other-call-secret", publish, ms: 1500 }) as Promise<Outcome>;
+        for (let i = 0; i < 100 && !fs.existsSync(publish); i++) await sleep(20);
+        const other = fs.readFileSync(publish, "utf8");
+        // The host cannot see it either: the file lives on the call's private tmpfs.
+        assert.equal(fs.existsSync(other), false, "the call's temp file is visible on the host");
+        denied(await call("readFile", { path: other }), ["ENOENT", "EACCES"], "read another call's temp file");
+        const own = await holder;
+        allowed(own, "the holder reads its own temp file");
+        assert.equal(own.data, "other-call-secret");
       });
     });
 

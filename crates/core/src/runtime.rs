@@ -394,10 +394,28 @@ fn is_typescript(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("ts" | "mts" | "cts" | "tsx"))
 }
 
+/// Every call's temp dir lives in one folder per host process: a sandboxed call gets a private
+/// tmpfs mounted over that folder, so no call sees another's files.
+fn calls_base() -> std::io::Result<&'static Path> {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(b) = BASE.get() {
+        return Ok(b);
+    }
+    let dir = make_private_dir_in(&std::env::temp_dir(), "tool-runtime-calls")?;
+    Ok(BASE.get_or_init(|| dir))
+}
+
+fn make_call_dir() -> std::io::Result<PathBuf> {
+    make_private_dir_in(calls_base()?, "call")
+}
+
 /// A fresh directory only this user can enter, under the system temp dir.
 fn make_private_dir(prefix: &str) -> std::io::Result<PathBuf> {
+    make_private_dir_in(&std::env::temp_dir(), prefix)
+}
+
+fn make_private_dir_in(base: &Path, prefix: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
     for _ in 0..16 {
         let suffix: u64 = rand::random();
         let dir = base.join(format!("{prefix}-{}-{suffix:016x}", std::process::id()));
@@ -521,7 +539,7 @@ fn spawn_worker(
     call_env: &BTreeMap<String, String>,
     limits: Limits,
 ) -> std::result::Result<Worker, CallError> {
-    let tmp = make_private_dir("tool-runtime-call")
+    let tmp = make_call_dir()
         .map_err(|e| CallError::Final(Error::internal(format!("cannot create the call's temp dir: {e}"))))?;
     let child_sandbox = match inner.sandbox.for_call(&tmp) {
         Ok(s) => s,

@@ -34,6 +34,21 @@ pub struct ChildSandbox {
     gid_map: CString,
     seccomp: Option<SeccompPlan>,
     bpf: Option<BpfProgram>,
+    private_tmp: Option<PrivateTmp>,
+}
+
+/// The call's temp dir on a private tmpfs, mounted over the folder that holds every call's
+/// temp dir: other calls' files are not there to read, and the memory goes with the call.
+#[derive(Debug)]
+pub struct PrivateTmp {
+    /// The folder holding every call's temp dir (the mount point).
+    pub base: CString,
+    /// This call's temp dir, made inside the new tmpfs.
+    pub own: CString,
+    /// Landlock rights on `own` (0 without Landlock).
+    pub access: u64,
+    /// Whether a user namespace is needed to mount (not root and no network namespace).
+    pub needs_userns: bool,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -47,6 +62,7 @@ impl ChildSandbox {
         proc_self_access: u64,
         netns: bool,
         seccomp: Option<SeccompPlan>,
+        private_tmp: Option<PrivateTmp>,
     ) -> Self {
         let uid = unsafe { libc::geteuid() };
         let gid = unsafe { libc::getegid() };
@@ -59,6 +75,7 @@ impl ChildSandbox {
             gid_map: CString::new(format!("{gid} {gid} 1\n")).expect("no NUL"),
             seccomp,
             bpf: None,
+            private_tmp,
         }
     }
 
@@ -170,14 +187,52 @@ impl ChildSandbox {
     /// process's namespaces, credentials and security state irreversibly.
     pub unsafe fn enter(&self) -> io::Result<()> {
         let fail = || Err(io::Error::last_os_error());
+        let mut flags = 0;
         if self.netns {
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
-                return fail();
+            flags |= libc::CLONE_NEWUSER | libc::CLONE_NEWNET;
+        }
+        if let Some(pt) = &self.private_tmp {
+            flags |= libc::CLONE_NEWNS;
+            if pt.needs_userns {
+                flags |= libc::CLONE_NEWUSER;
             }
+        }
+        if flags != 0 && libc::unshare(flags) != 0 {
+            return fail();
+        }
+        if flags & libc::CLONE_NEWUSER != 0 {
             write_proc(c"/proc/self/setgroups", b"deny")?;
             write_proc(c"/proc/self/uid_map", self.uid_map.as_bytes())?;
             write_proc(c"/proc/self/gid_map", self.gid_map.as_bytes())?;
+        }
+        if self.netns {
             loopback_up();
+        }
+        if let Some(pt) = &self.private_tmp {
+            // Private propagation first, so the tmpfs never shows up on the host.
+            if libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::mount(
+                c"tmpfs".as_ptr(),
+                pt.base.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"mode=0700".as_ptr().cast(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::mkdir(pt.own.as_ptr(), 0o700) != 0 {
+                return fail();
+            }
         }
         // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
         // it make a disk's device node in its temp dir and read around every rule), nor those
@@ -188,6 +243,19 @@ impl ChildSandbox {
         }
         if let Some(ruleset) = &self.ruleset {
             let fd = ruleset.as_raw_fd();
+            if let Some(pt) = self.private_tmp.as_ref().filter(|pt| pt.access != 0) {
+                // The temp dir exists only in this mount namespace: its rule is made here.
+                let own_fd = libc::open(pt.own.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+                if own_fd < 0 {
+                    return fail();
+                }
+                let attr = PathBeneathAttr { allowed_access: pt.access, parent_fd: own_fd };
+                let r = libc::syscall(libc::SYS_landlock_add_rule, fd, 1, &attr as *const _, 0);
+                libc::close(own_fd);
+                if r != 0 {
+                    return fail();
+                }
+            }
             if self.proc_self_access != 0 {
                 let proc_fd = libc::open(c"/proc/self".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
                 if proc_fd < 0 {

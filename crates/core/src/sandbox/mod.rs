@@ -337,8 +337,12 @@ impl RuntimeSandbox {
         if self.mode == SandboxMode::Off {
             return Ok(None);
         }
+        let private_tmp = self.private_tmp(tmp);
         let ruleset = match self.abi {
-            Some(abi) => Some(self.ruleset(abi, tmp).map_err(|e| Error::internal(format!("landlock ruleset: {e}")))?),
+            Some(abi) => Some(
+                self.ruleset(abi, (private_tmp.is_none()).then_some(tmp))
+                    .map_err(|e| Error::internal(format!("landlock ruleset: {e}")))?,
+            ),
             None => None,
         };
         let proc_self_access = if ruleset.is_some() && self.proc_self { read_access().bits() } else { 0 };
@@ -351,10 +355,31 @@ impl RuntimeSandbox {
         } else {
             None
         };
-        Ok(Some(ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp)))
+        Ok(Some(ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp, private_tmp)))
     }
 
-    fn ruleset(&self, abi: ABI, tmp: &Path) -> std::result::Result<std::os::fd::OwnedFd, String> {
+    /// A private tmpfs over the folder of call temp dirs, when the machine lets us mount one
+    /// (root, or a user namespace).
+    fn private_tmp(&self, tmp: &Path) -> Option<child::PrivateTmp> {
+        use std::os::unix::ffi::OsStrExt;
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root && !self.caps.user_namespaces {
+            return None;
+        }
+        let base = tmp.parent()?;
+        let access = match self.abi {
+            Some(abi) => ((AccessFs::from_write(abi) & !AccessFs::Execute) | read_access()).bits(),
+            None => 0,
+        };
+        Some(child::PrivateTmp {
+            base: std::ffi::CString::new(base.as_os_str().as_bytes()).ok()?,
+            own: std::ffi::CString::new(tmp.as_os_str().as_bytes()).ok()?,
+            access,
+            needs_userns: !root && !self.netns,
+        })
+    }
+
+    fn ruleset(&self, abi: ABI, tmp: Option<&Path>) -> std::result::Result<std::os::fd::OwnedFd, String> {
         let mut handled = AccessFs::from_all(abi);
         if abi as i32 >= 9 {
             handled |= AccessFs::from_write(abi) & !AccessFs::from_write(ABI::V8);
@@ -373,10 +398,12 @@ impl RuntimeSandbox {
         for FsRule { fd, access, .. } in self.rules.opened().iter() {
             created = created.add_rule(PathBeneath::new(fd, *access)).map_err(|e| e.to_string())?;
         }
-        let tmp_fd = rules::open_path(tmp).map_err(|e| e.to_string())?;
-        let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
-        created =
-            created.add_rule(PathBeneath::new(tmp_fd, write_rights | read_access())).map_err(|e| e.to_string())?;
+        if let Some(tmp) = tmp {
+            let tmp_fd = rules::open_path(tmp).map_err(|e| e.to_string())?;
+            let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
+            created =
+                created.add_rule(PathBeneath::new(tmp_fd, write_rights | read_access())).map_err(|e| e.to_string())?;
+        }
         let fd: Option<std::os::fd::OwnedFd> = created.into();
         fd.ok_or_else(|| "Landlock is not supported".to_string())
     }
