@@ -399,7 +399,7 @@ mod tests {
     /// Forks, confines the child with a seccomp-only sandbox and reports, as its exit code, a
     /// bit per probe that did not behave.
     fn probe_in_child(plan: SeccompPlan, probe: unsafe fn() -> i32) -> i32 {
-        let mut sb = ChildSandbox::new(None, 0, false, Some(plan));
+        let mut sb = ChildSandbox::new(None, 0, false, Some(plan), None);
         sb.prepare(c"/nonexistent".as_ptr()).unwrap();
         unsafe {
             let pid = libc::fork();
@@ -514,6 +514,7 @@ mod tests {
             0,
             false,
             Some(SeccompPlan { block_exec: true, block_inet: true, block_unix: true }),
+            None,
         );
         sb.prepare(c"/x".as_ptr()).unwrap();
         let bpf = sb.bpf.as_ref().unwrap();
