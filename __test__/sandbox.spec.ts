@@ -815,11 +815,15 @@ for (const runtimeType of RUNTIMES) {
       });
     });
 
-    it("refuses a host list for --allow-net and unknown flags, naming them", async () => {
-      await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-net=api.example.com"] }), (e: any) => {
+    it("routes a host list through the egress proxy, and refuses malformed hosts and unknown flags, naming them", async () => {
+      await run({ permissions: ["--allow-read", "--allow-net=api.example.com"] }, async (_call, rt) => {
+        assert.deepEqual(rt.sandbox.net.granted, [{ host: "api.example.com", port: null }]);
+        assert.equal(rt.sandbox.net.enforcedBy[0], "egress-proxy");
+      });
+      await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-net=bad_host!"] }), (e: any) => {
         assert.ok(e instanceof ConfigError);
         assert.equal(e.code, "ERR_INVALID_CONFIG");
-        assert.match(e.message, /api\.example\.com/);
+        assert.match(e.message, /bad_host!/);
         return true;
       });
       await assert.rejects(makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", permissions: ["--allow-read", "--allow-teleport"] }), (e: any) => {

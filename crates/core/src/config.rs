@@ -106,6 +106,9 @@ pub struct RuntimeConfig {
     pub max_queue: Option<u32>,
     /// Warm workers; `None` starts a fresh process per call.
     pub pool: Option<PoolConfig>,
+    /// Fixed name resolution for the egress proxy (`--allow-net=HOSTS`), like a hosts file:
+    /// `{ "api.internal": ["10.0.0.5"] }`. Names not listed resolve through the system.
+    pub net_hosts: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Warm, sandboxed workers.
@@ -191,6 +194,7 @@ impl Default for RuntimeConfig {
             max_concurrency: default_concurrency(),
             max_queue: None,
             pool: None,
+            net_hosts: Default::default(),
         }
     }
 }
@@ -248,6 +252,9 @@ impl RuntimeConfig {
             ($($f:ident),*) => { $( if let Some(v) = patch.$f { self.$f = Some(v); } )* };
         }
         set_opt!(memory_limit_mb, cpu_time_limit_ms, max_processes, max_file_size_mb, max_queue);
+        if let Some(h) = patch.net_hosts {
+            self.net_hosts = h;
+        }
         if let Some(c) = patch.max_concurrency {
             self.max_concurrency = c;
         }
@@ -339,6 +346,16 @@ impl RuntimeConfig {
                 }
             }
         }
+        for (name, addrs) in &self.net_hosts {
+            if name.is_empty() || addrs.is_empty() {
+                return bad(format!("netHosts: {name:?} needs a name and at least one address"));
+            }
+            for a in addrs {
+                if a.parse::<std::net::IpAddr>().is_err() {
+                    return bad(format!("netHosts: {a:?} (for {name}) is not an IP address"));
+                }
+            }
+        }
         crate::policy::Policy::parse(self.effective_permissions())?;
         Ok(())
     }
@@ -373,6 +390,7 @@ pub struct ConfigPatch {
     pub max_queue: Option<u32>,
     /// An object, or `true` for the defaults, `false`/`null` for none.
     pub pool: Option<serde_json::Value>,
+    pub net_hosts: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl ConfigPatch {
@@ -430,6 +448,7 @@ const APP_CONFIG_KEYS: &[&str] = &[
     "maxConcurrency",
     "maxQueue",
     "pool",
+    "netHosts",
 ];
 
 /// `fromAppConfig`: the test preset when the app runs in `testing`, the defaults otherwise, with

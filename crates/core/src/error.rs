@@ -45,7 +45,12 @@ pub enum Error {
     InvalidArgument { message: String },
 
     #[error("tool {} failed: {}: {}", call.tool_id, cause.name, cause.message)]
-    ToolFailed { call: CallId, cause: ThrownError },
+    ToolFailed {
+        call: CallId,
+        cause: ThrownError,
+        /// Destinations the egress proxy refused during the call.
+        denied_hosts: Vec<String>,
+    },
 
     #[error("tool {} not found in the entrypoint; available tools: {}", call.tool_id, list_or_none(available))]
     ToolNotFound { call: CallId, available: Vec<String> },
@@ -232,8 +237,11 @@ impl Error {
             _ => {}
         }
         match self {
-            Error::ToolFailed { cause, .. } => {
+            Error::ToolFailed { cause, denied_hosts, .. } => {
                 obj.insert("cause".into(), json!(cause));
+                if !denied_hosts.is_empty() {
+                    obj.insert("deniedHosts".into(), json!(denied_hosts));
+                }
             }
             Error::ToolNotFound { available, .. } => {
                 obj.insert("availableTools".into(), json!(available));

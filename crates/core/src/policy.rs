@@ -149,24 +149,6 @@ impl Policy {
                 }
             }
         }
-        // Host lists need the egress proxy; until it exists, refusing is the only honest answer.
-        if let Grant::Some(targets) = &p.net {
-            if !p.deny_net.is_all() {
-                return Err(Error::invalid_config(format!(
-                    "--allow-net={} (a host allowlist) is not supported yet: use bare --allow-net for the host's \
-                     network or leave it out for none",
-                    targets.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")
-                )));
-            }
-        }
-        if let Grant::Some(targets) = &p.deny_net {
-            if !p.net.is_none() {
-                return Err(Error::invalid_config(format!(
-                    "--deny-net={} with --allow-net needs a host allowlist, which is not supported yet",
-                    targets.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")
-                )));
-            }
-        }
         Ok(p)
     }
 
@@ -190,6 +172,17 @@ impl Policy {
     /// Whether the tool may start other programs at all.
     pub fn run_allowed(&self) -> bool {
         !self.run.is_none() && !self.deny_run.is_all()
+    }
+
+    /// Whether the network goes through the egress proxy: a host allowlist, or everything but
+    /// a host denylist.
+    pub fn needs_proxy(&self) -> bool {
+        match (&self.net, &self.deny_net) {
+            (_, Grant::All) => false,
+            (Grant::Some(_), _) => true,
+            (Grant::All, Grant::Some(_)) => true,
+            _ => false,
+        }
     }
 
     /// Whether the tool gets the host's network (bare `--allow-net`, no deny).
@@ -323,9 +316,12 @@ mod tests {
     }
 
     #[test]
-    fn host_allowlists_are_refused_until_the_proxy_exists() {
-        let e = parse(&["--allow-net=api.example.com"]).unwrap_err();
-        assert!(e.to_string().contains("api.example.com"), "{e}");
+    fn host_lists_go_through_the_proxy() {
+        let p = parse(&["--allow-net=api.example.com,*.cdn.test:443"]).unwrap();
+        assert!(p.needs_proxy() && !p.net_allowed());
+        assert!(parse(&["--allow-net", "--deny-net=evil.test"]).unwrap().needs_proxy());
+        assert!(!parse(&["--allow-net=a.test", "--deny-net"]).unwrap().needs_proxy());
+        assert!(!parse(&["--allow-net"]).unwrap().needs_proxy());
         assert!(parse(&["--allow-net"]).unwrap().net_allowed());
         assert!(!parse(&["--allow-net", "--deny-net"]).unwrap().net_allowed());
         assert!(parse(&["--allow-net=[::1]:8080", "--deny-net"]).is_ok());

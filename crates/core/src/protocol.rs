@@ -28,6 +28,8 @@ pub enum Frame {
     BadOutput {
         reason: String,
     },
+    /// Answer to a warm-up ping.
+    Pong,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,7 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame, String> {
             Frame::NotFound { available: serde_json::from_str::<NotFoundBody>(body).map_err(|_| json(tag))?.available }
         }
         "ok" => Frame::Ok(body.to_string()),
+        "pong" => Frame::Pong,
         "err" => Frame::Err(serde_json::from_str(body).map_err(|_| json(tag))?),
         "badout" => {
             Frame::BadOutput { reason: serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason }
@@ -85,6 +88,11 @@ pub fn encode_call(tool_id: &str, tool_exec_id: &str, input_json: &str, config_j
     out.extend_from_slice(config_json.as_bytes());
     out.extend_from_slice(b"}\n");
     out
+}
+
+/// A warm-up ping shaped like a call, so the harness exercises a call's path while idle.
+pub fn encode_ping() -> Vec<u8> {
+    b"ping {\"toolId\":\"warm-up\",\"toolExecId\":\"warm-up\",\"input\":{\"a\":[1,\"b\"]},\"config\":null}\n".to_vec()
 }
 
 pub fn encode_cancel(reason: &str) -> Vec<u8> {

@@ -107,6 +107,8 @@ struct Inner {
     queue: Arc<Semaphore>,
     waiting: AtomicU32,
     pool: Option<Pool>,
+    /// The egress proxy's rules and resolver, when the policy lists hosts.
+    egress: Option<crate::worker::EgressRules>,
 }
 
 impl Drop for Inner {
@@ -194,11 +196,20 @@ impl Runtime {
         };
         let queue = Arc::new(Semaphore::new(config.max_concurrency as usize));
         let pool = config.pool.clone().map(Pool::new);
+        let egress = sandbox.uses_proxy().then(|| {
+            let mut resolver = crate::egress::Resolver::system();
+            for (name, addrs) in &config.net_hosts {
+                let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+                resolver = resolver.with_override(name, ips);
+            }
+            (Arc::new(crate::egress::NetRules::from_policy(&policy)), Arc::new(resolver))
+        });
         Ok(Runtime {
             inner: Arc::new(Inner {
                 queue,
                 waiting: AtomicU32::new(0),
                 pool,
+                egress,
                 config,
                 project_root,
                 entrypoint,
@@ -503,6 +514,15 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
     for (k, v) in call_env {
         env.insert(k.clone(), v.clone());
     }
+    if inner.egress.is_some() {
+        // The proxy is the only way out; these win over anything the call asked for.
+        let url = format!("http://127.0.0.1:{}", crate::egress::PROXY_PORT);
+        for k in ["TOOL_RUNTIME_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+            env.insert(k.into(), url.clone());
+        }
+        env.remove("NO_PROXY");
+        env.remove("no_proxy");
+    }
     env.into_iter().collect()
 }
 
@@ -564,8 +584,10 @@ fn spawn_worker(
         tail_cap: inner.config.max_stderr_bytes as usize,
         cgroup_procs: Vec::new(),
         rlimits: None,
+        receive_listener: inner.egress.is_some(),
     };
     let spec = WorkerSpec {
+        egress: inner.egress.clone(),
         request,
         entrypoint: inner.entrypoint.display().to_string(),
         group_name: format!("call-{}", crate::ids::new_id().to_ascii_lowercase()),

@@ -65,6 +65,8 @@ pub struct SpawnRequest {
     /// Open `cgroup.procs` files the child joins before anything else.
     pub cgroup_procs: Vec<RawFd>,
     pub rlimits: Option<crate::limits::Rlimits>,
+    /// The child hands over the egress proxy's listener (see the sandbox) before it execs.
+    pub receive_listener: bool,
 }
 
 pub struct Spawned {
@@ -74,6 +76,8 @@ pub struct Spawned {
     pub stdout: SharedTail,
     pub stderr: SharedTail,
     pub capture: Vec<JoinHandle<()>>,
+    /// The egress proxy's listener, created by the child inside its network namespace.
+    pub listener: Option<OwnedFd>,
 }
 
 /// Pointers for `execve`, built in the parent so the child only makes syscalls.
@@ -141,6 +145,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let receive_listener = req.receive_listener && req.sandbox.as_ref().is_some_and(|s| s.proxy_listener);
     let sandbox = match req.sandbox.take() {
         Some(mut sb) => {
             sb.prepare(image.path)?;
@@ -177,6 +182,20 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let mut child = tokio::process::Command::from(cmd).kill_on_drop(true).spawn()?;
     drop(child_end);
     let pid = child.id().map(|p| p as i32).unwrap_or(0);
+    // spawn() returned after the exec, so the child has sent the listener already: this
+    // blocking receive returns at once.
+    let listener = if receive_listener {
+        use std::os::fd::AsFd;
+        match crate::egress::recv_fd(parent_end.as_fd()) {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                kill_group(pid, libc::SIGKILL);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     parent_end.set_nonblocking(true)?;
     let channel = tokio::net::UnixStream::from_std(parent_end)?;
 
@@ -189,7 +208,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     if let Some(err) = child.stderr.take() {
         capture.push(tokio::spawn(drain(err, stderr.clone())));
     }
-    Ok(Spawned { child, pid, channel, stdout, stderr, capture })
+    Ok(Spawned { child, pid, channel, stdout, stderr, capture, listener })
 }
 
 /// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.

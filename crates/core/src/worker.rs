@@ -46,6 +46,9 @@ pub struct CallMetrics {
     pub stderr_bytes: u64,
     /// Whether the call ran on a worker started ahead of time.
     pub warm: bool,
+    /// Connections through the egress proxy (with `--allow-net=HOSTS`): host, port, address,
+    /// allowed or refused (with the reason), bytes each way.
+    pub network: Option<Vec<crate::egress::NetEvent>>,
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy, PartialOrd)]
@@ -67,7 +70,17 @@ pub enum CallError {
     Final(Error),
 }
 
+/// The egress proxy serving one worker, and its record of connections.
+struct ProxyHandle {
+    token: tokio_util::sync::CancellationToken,
+    events: crate::egress::EventLog,
+}
+
+pub type EgressRules = (Arc<crate::egress::NetRules>, Arc<crate::egress::Resolver>);
+
 pub struct WorkerSpec {
+    /// Rules and resolver of the egress proxy, when the policy lists hosts.
+    pub egress: Option<EgressRules>,
     pub request: SpawnRequest,
     pub entrypoint: String,
     pub tmp: PathBuf,
@@ -96,6 +109,9 @@ pub struct Worker {
     sampled_peak_rss: u64,
     sampled_cpu_ms: u64,
     pub calls: u32,
+    proxy: Option<ProxyHandle>,
+    /// Index of the first network event of the current call.
+    events_start: usize,
     /// The environment last sent to a warm worker, to skip resending it unchanged.
     last_env: Option<String>,
     pub spawned_at: Instant,
@@ -105,6 +121,7 @@ pub struct Worker {
 /// What the frame loop produced.
 enum Event {
     Loaded,
+    Pong,
     Output(String),
     Fail(Error),
     Closed,
@@ -129,7 +146,23 @@ impl Worker {
                 return Err(CallError::Start(StartFailure::Spawn(e)));
             }
         };
-        let supervisor::Spawned { child, pid, channel, stdout, stderr, capture } = spawned;
+        let supervisor::Spawned { child, pid, channel, stdout, stderr, capture, listener } = spawned;
+        let proxy = match (listener, spec.egress) {
+            (Some(fd), Some((rules, resolver))) => match crate::egress::listener_from_fd(fd) {
+                Ok(listener) => {
+                    let proxy = Arc::new(crate::egress::EgressProxy::new(rules, resolver));
+                    let events = proxy.events();
+                    let token = tokio_util::sync::CancellationToken::new();
+                    tokio::spawn(proxy.serve(listener, token.clone()));
+                    Some(ProxyHandle { token, events })
+                }
+                Err(e) => {
+                    supervisor::kill_group(pid, libc::SIGKILL);
+                    return Err(CallError::Final(Error::internal(format!("egress proxy listener: {e}"))));
+                }
+            },
+            _ => None,
+        };
         let (rd, wr) = channel.into_split();
         Ok(Worker {
             child,
@@ -150,6 +183,8 @@ impl Worker {
             sampled_peak_rss: 0,
             sampled_cpu_ms: 0,
             calls: 0,
+            proxy,
+            events_start: 0,
             last_env: None,
             spawned_at: Instant::now(),
             warm: false,
@@ -285,9 +320,18 @@ impl Worker {
         call: &CallId,
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<(), CallError> {
-        while self.phase < Phase::Loaded {
+        let mut pinged = false;
+        loop {
+            if self.phase == Phase::Loaded && !pinged {
+                if self.load_error.is_some() {
+                    return Ok(());
+                }
+                self.send(Arc::new(protocol::encode_ping()));
+                pinged = true;
+            }
             match self.next_event(call, cancel, true).await {
                 Event::Loaded => {}
+                Event::Pong => return Ok(()),
                 Event::Output(_) => return Err(CallError::Final(Error::internal("a result arrived before any call"))),
                 Event::Fail(e) => return Err(CallError::Final(e)),
                 Event::Closed => return Err(self.closed_error(call).await),
@@ -300,7 +344,6 @@ impl Worker {
                 }
             }
         }
-        Ok(())
     }
 
     /// Runs one call whose frames were already sent, until its outcome.
@@ -311,7 +354,7 @@ impl Worker {
     ) -> Result<String, CallError> {
         self.calls += 1;
         match self.next_event(call, cancel, false).await {
-            Event::Loaded => Err(CallError::Final(Error::internal("unexpected end of warm-up"))),
+            Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
             Event::Output(o) => Ok(o),
             Event::Fail(e) => Err(CallError::Final(e)),
             Event::Closed => Err(self.closed_error(call).await),
@@ -355,6 +398,7 @@ impl Worker {
                 next = self.reader.next() => match next {
                     Ok(Some(line)) => match protocol::parse_frame(&line) {
                         Ok(Frame::Hello { .. }) => self.phase = Phase::Running,
+                        Ok(Frame::Pong) => return Event::Pong,
                         Ok(Frame::Loaded) => {
                             self.phase = Phase::Loaded;
                             if until_loaded {
@@ -382,7 +426,9 @@ impl Worker {
                             }
                             return Event::Output(protocol::wrap_output(&raw));
                         }
-                        Ok(Frame::Err(cause)) => return Event::Fail(Error::ToolFailed { call: call.clone(), cause }),
+                        Ok(Frame::Err(cause)) => {
+                            return Event::Fail(Error::ToolFailed { call: call.clone(), cause, denied_hosts: self.denied_hosts() })
+                        }
                         Ok(Frame::BadOutput { reason }) => return Event::Fail(Error::InvalidOutput { call: call.clone(), reason }),
                         Err(reason) => return Event::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("garbage on the result channel: {reason}") }),
                     },
@@ -482,6 +528,16 @@ impl Worker {
         None
     }
 
+    /// Connections of the current call through the egress proxy.
+    pub fn net_events(&self) -> Vec<crate::egress::NetEvent> {
+        self.proxy.as_ref().map(|p| p.events.since(self.events_start)).unwrap_or_default()
+    }
+
+    /// Destinations the egress proxy refused during the current call.
+    pub fn denied_hosts(&self) -> Vec<String> {
+        crate::egress::denied_hosts(&self.net_events())
+    }
+
     /// Figures for the call that just ended (before the worker is killed).
     pub fn metrics(&self) -> CallMetrics {
         let (cpu, peak) = match &self.group {
@@ -497,6 +553,7 @@ impl Worker {
             stdout_bytes: self.stdout.lock().unwrap_or_else(|e| e.into_inner()).total,
             stderr_bytes: self.stderr.lock().unwrap_or_else(|e| e.into_inner()).total,
             warm: self.warm,
+            network: self.proxy.as_ref().map(|_| self.net_events()),
             ..CallMetrics::default()
         };
         if let Some(st) = self.exit_status {
@@ -548,6 +605,9 @@ impl Worker {
     }
 
     async fn cleanup(mut self) {
+        if let Some(p) = self.proxy.take() {
+            p.token.cancel();
+        }
         if self.exit_status.is_none() {
             let _ = self.child.wait().await;
         }

@@ -9,18 +9,27 @@ use crate::error::{Error, Result};
 
 pub const WORKER_SOURCE: &str = include_str!("worker.mjs");
 pub const WORKER_FILE_NAME: &str = "worker.mjs";
+/// Routes a tool's HTTP clients through the egress proxy (loaded by the harness when the
+/// policy lists hosts).
+pub const EGRESS_SOURCE: &str = include_str!("egress.mjs");
+pub const EGRESS_FILE_NAME: &str = "egress.mjs";
 
-/// Writes the harness into `dir` with mode `perm` and returns its path.
+/// Writes the harness (and the egress shim beside it) into `dir` with mode `perm` and returns
+/// the harness's path.
 pub fn write_worker(dir: &Path, perm: u32) -> Result<PathBuf> {
-    let path = dir.join(WORKER_FILE_NAME);
+    write_file(dir, EGRESS_FILE_NAME, EGRESS_SOURCE, perm)?;
+    write_file(dir, WORKER_FILE_NAME, WORKER_SOURCE, perm)
+}
+
+fn write_file(dir: &Path, name: &str, source: &str, perm: u32) -> Result<PathBuf> {
+    let path = dir.join(name);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(perm)
         .open(&path)
         .map_err(|e| Error::internal(format!("cannot write the worker harness to {}: {e}", path.display())))?;
-    f.write_all(WORKER_SOURCE.as_bytes())
-        .map_err(|e| Error::internal(format!("cannot write the worker harness: {e}")))?;
+    f.write_all(source.as_bytes()).map_err(|e| Error::internal(format!("cannot write the worker harness: {e}")))?;
     // The process umask may have narrowed the mode; the configured one is what was asked for.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm))
         .map_err(|e| Error::internal(format!("cannot set the worker harness mode: {e}")))?;

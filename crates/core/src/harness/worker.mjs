@@ -62,10 +62,15 @@ send("hello", stringify({ pid: process.pid }));
 
 let controller = null;
 let calls = 0;
+let toolsCache = null;
 // bun imports absolute paths as they are (and loading node:url costs it ~1 ms); node wants a URL.
 const entrySpecifier = isBun ? toolsEntry : (await import("node:url")).pathToFileURL(toolsEntry).href;
-const moduleReady = import(entrySpecifier).then(
+// With a host allowlist, the tool's HTTP clients are routed through the egress proxy before
+// any of its code runs.
+const egressReady = process.env.TOOL_RUNTIME_PROXY ? import(new URL("./egress.mjs", import.meta.url).href) : null;
+const moduleReady = (egressReady ?? Promise.resolve()).then(() => import(entrySpecifier)).then(
   (mod) => {
+    toolsCache = collectTools(mod);
     send("loaded", "{}");
     return mod;
   },
@@ -124,12 +129,25 @@ function onFrame(line) {
       const name = reason === "timeout" ? "TimeoutError" : "AbortError";
       controller.abort(new DOMException(`the call was cancelled (${reason})`, name));
     }
+  } else if (tag === "ping") {
+    warmUp(body);
   } else if (tag === "env") {
     // Warm workers receive the call's environment just before the call.
     const next = parse(body);
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, next);
   }
+}
+
+// Pooled workers are sent one ping while idle: it takes the path a call takes (frame parse,
+// AbortController, JSON round trip, a frame back) without running a tool, because the first
+// time through that path costs a fresh process about a millisecond.
+async function warmUp(body) {
+  const req = parse(body);
+  const c = new AbortController();
+  c.signal.addEventListener("abort", () => {});
+  const value = await Promise.resolve({ toolId: req.toolId, input: req.input, config: req.config ?? null });
+  send("pong", stringify(value));
 }
 
 function collectTools(mod) {
@@ -148,8 +166,6 @@ function collectTools(mod) {
   }
   return tools;
 }
-
-let toolsCache = null;
 
 async function runCall(req) {
   calls += 1;

@@ -35,6 +35,9 @@ pub struct ChildSandbox {
     seccomp: Option<SeccompPlan>,
     bpf: Option<BpfProgram>,
     private_tmp: Option<PrivateTmp>,
+    /// Create the egress proxy's listener inside the new network namespace and hand it to
+    /// the host over the channel (fd 3).
+    pub proxy_listener: bool,
 }
 
 /// The call's temp dir on a private tmpfs, mounted over the folder that holds every call's
@@ -76,6 +79,7 @@ impl ChildSandbox {
             seccomp,
             bpf: None,
             private_tmp,
+            proxy_listener: false,
         }
     }
 
@@ -207,6 +211,13 @@ impl ChildSandbox {
         }
         if self.netns {
             loopback_up();
+            if self.proxy_listener {
+                use std::os::fd::{AsFd, BorrowedFd};
+                let listener = crate::egress::bind_loopback_listener(crate::egress::PROXY_PORT)?;
+                crate::egress::send_fd(BorrowedFd::borrow_raw(crate::supervisor::CHANNEL_FD), listener.as_fd())?;
+                // `listener` is close-on-exec: only the host keeps it.
+                drop(listener);
+            }
         }
         if let Some(pt) = &self.private_tmp {
             // Private propagation first, so the tmpfs never shows up on the host.

@@ -95,6 +95,8 @@ pub struct RuntimeSandbox {
     /// Whether the child adds a read rule for its own `/proc/self` (bun reads its maps).
     proc_self: bool,
     netns: bool,
+    /// The network goes through the egress proxy (`--allow-net=HOSTS`).
+    proxy: bool,
     seccomp: bool,
     missing: Vec<String>,
     runtime_access: RuntimeAccess,
@@ -126,6 +128,7 @@ impl RuntimeSandbox {
             rules: RuleSet::default(),
             proc_self: false,
             netns: false,
+            proxy: false,
             seccomp: false,
             missing: Vec::new(),
             runtime_access: RuntimeAccess { read: vec![], execute: vec![], write: vec![] },
@@ -148,6 +151,9 @@ impl RuntimeSandbox {
         if !policy.net_allowed() && !caps.user_namespaces && !caps.seccomp {
             missing.push("user namespaces or seccomp (network isolation)".to_string());
         }
+        if policy.needs_proxy() && !caps.user_namespaces {
+            missing.push("user namespaces (a host allowlist, --allow-net=HOSTS, reaches the network only through the egress proxy inside a private network namespace; without one the tool gets no network)".to_string());
+        }
         if !caps.seccomp {
             missing.push(
                 "seccomp (blocking exec through the dynamic loader, path unix sockets, new sessions)".to_string(),
@@ -159,6 +165,7 @@ impl RuntimeSandbox {
         plan.missing = missing;
         plan.seccomp = caps.seccomp;
         plan.netns = !policy.net_allowed() && caps.user_namespaces;
+        plan.proxy = policy.needs_proxy() && plan.netns;
         plan.abi = caps.landlock_abi.map(|v| ABI::from(v as i32));
         if let Some(abi) = plan.abi {
             plan.build_rules(abi, policy, files)?;
@@ -264,6 +271,9 @@ impl RuntimeSandbox {
         }
         let mut net_by = vec![];
         if on && !self.policy.net_allowed() {
+            if self.proxy {
+                net_by.push("egress-proxy");
+            }
             if self.netns {
                 net_by.push("network-namespace");
             }
@@ -349,13 +359,17 @@ impl RuntimeSandbox {
         let seccomp = if self.seccomp {
             Some(child::SeccompPlan {
                 block_exec: !self.policy.run_allowed(),
-                block_inet: !self.policy.net_allowed(),
+                // With the proxy, inet sockets exist but only reach it: the namespace has no
+                // route out and Landlock allows connecting to the proxy's port alone.
+                block_inet: !self.policy.net_allowed() && !self.proxy,
                 block_unix: !self.unix_sockets_allowed() && !self.caps.landlock_at_least(9),
             })
         } else {
             None
         };
-        Ok(Some(ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp, private_tmp)))
+        let mut sb = ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp, private_tmp);
+        sb.proxy_listener = self.proxy;
+        Ok(Some(sb))
     }
 
     /// A private tmpfs over the folder of call temp dirs, when the machine lets us mount one
@@ -395,6 +409,12 @@ impl RuntimeSandbox {
             rs = rs.scope(Scope::from_all(abi)).map_err(|e| e.to_string())?;
         }
         let mut created = rs.create().map_err(|e| e.to_string())?;
+        if self.proxy && !self.policy.net_allowed() && abi as i32 >= 4 {
+            // The only TCP connection allowed: to the egress proxy's port on loopback.
+            created = created
+                .add_rule(landlock::NetPort::new(crate::egress::PROXY_PORT, AccessNet::ConnectTcp))
+                .map_err(|e| e.to_string())?;
+        }
         for FsRule { fd, access, .. } in self.rules.opened().iter() {
             created = created.add_rule(PathBeneath::new(fd, *access)).map_err(|e| e.to_string())?;
         }
@@ -409,6 +429,11 @@ impl RuntimeSandbox {
     }
 
     /// Node's own permission model as a second layer: never the only one.
+    /// Whether calls reach the network through the egress proxy.
+    pub fn uses_proxy(&self) -> bool {
+        self.mode != SandboxMode::Off && self.proxy
+    }
+
     pub fn node_permission_args(&self, tmp: &Path) -> Vec<OsString> {
         if self.mode == SandboxMode::Off || self.runtime_type != RuntimeType::Node {
             return Vec::new();
