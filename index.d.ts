@@ -35,11 +35,53 @@ export interface RuntimeConfig {
   sandbox: SandboxMode;
   /** Time between SIGTERM and SIGKILL when a call is timed out or aborted (default 500). */
   killGraceMs: number;
+  /** Memory of a call's whole process tree, in MB (`ERR_MEMORY_LIMIT`). Default: none. */
+  memoryLimitMb: number | null;
+  /** CPU time of a call's whole process tree, in ms, apart from the wall-clock timeout (`ERR_CPU_LIMIT`). */
+  cpuTimeLimitMs: number | null;
+  /** Processes a call's tree may hold at once, the runtime included (`ERR_PROCESS_LIMIT`). */
+  maxProcesses: number | null;
+  /** Largest file a tool may write, in MB. */
+  maxFileSizeMb: number | null;
+  /** Calls running at once (default: the number of CPUs); more wait in a FIFO queue. */
+  maxConcurrency: number;
+  /** Calls waiting at most; more reject at once with `ERR_QUEUE_FULL`. Default: unbounded. */
+  maxQueue: number | null;
+  /** Warm, sandboxed workers. Default: none (a fresh process per call). */
+  pool: PoolConfig | null;
+  /** Fixed name resolution for the egress proxy (`--allow-net=HOSTS`): `{ "api.internal": ["10.0.0.5"] }`. */
+  netHosts: Record<string, string[]>;
 }
 
-export type RuntimeConfigInput = Partial<Omit<RuntimeConfig, "permissions" | "runtimePath">> & {
+export interface PoolConfig {
+  /** Workers kept started and waiting (default 2). */
+  minIdle: number;
+  /** Workers alive at once, idle and busy (default maxConcurrency + minIdle). */
+  maxWorkers: number;
+  /** Idle workers above minIdle exit after this long (default 30 000). */
+  idleTimeoutMs: number;
+  /**
+   * Serve many calls per worker, in turn. Faster, but module-level state of the entrypoint
+   * survives from one call to the next. Default: null (one call per worker).
+   */
+  reuse: { maxCallsPerWorker: number; maxRssMb: number } | null;
+}
+
+export type RuntimeConfigInput = Partial<
+  Omit<RuntimeConfig, "permissions" | "runtimePath" | "pool" | "memoryLimitMb" | "cpuTimeLimitMs" | "maxProcesses" | "maxFileSizeMb" | "maxQueue">
+> & {
   permissions?: string[] | null;
   runtimePath?: string | null;
+  memoryLimitMb?: number | null;
+  cpuTimeLimitMs?: number | null;
+  maxProcesses?: number | null;
+  maxFileSizeMb?: number | null;
+  maxQueue?: number | null;
+  /** `true` for the defaults. */
+  pool?:
+    | boolean
+    | null
+    | (Partial<Omit<PoolConfig, "reuse">> & { reuse?: Partial<{ maxCallsPerWorker: number; maxRssMb: number }> | null });
 };
 
 export interface ExecuteOptions {
@@ -47,6 +89,48 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Reaches the tool as its second argument (`null` when absent). */
   config?: JsonValue | Record<string, unknown>;
+  /** Overrides the runtime's `memoryLimitMb` for this call. */
+  memoryLimitMb?: number;
+  /** Overrides the runtime's `cpuTimeLimitMs` for this call. */
+  cpuTimeLimitMs?: number;
+  /** Resolve `{ result, metrics }` instead of the result alone. */
+  metrics?: boolean;
+}
+
+/** One connection a tool asked the egress proxy for (`--allow-net=HOSTS`). */
+export interface NetEvent {
+  /** `CONNECT` for a tunnel, else the plain HTTP method. */
+  method: string;
+  host: string;
+  port: number;
+  address: string | null;
+  allowed: boolean;
+  /** Why it was refused or failed. */
+  reason: string | null;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/** Figures of one call (`options.metrics`). */
+export interface CallMetrics {
+  wallMs: number;
+  /** Time spent waiting in the queue before the call started. */
+  queuedMs: number;
+  cpuMs: number | null;
+  peakMemoryMb: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Whether a warm worker served the call. */
+  warm: boolean;
+  /** Connections through the egress proxy; null without a host allowlist. */
+  network: NetEvent[] | null;
+}
+
+export interface ResultWithMetrics {
+  result: ToolResult;
+  metrics: CallMetrics;
 }
 
 /** The third argument every tool receives. */
@@ -71,6 +155,7 @@ export type Mechanism =
   | "network-namespace"
   | "seccomp"
   | "node-permission-model"
+  | "egress-proxy"
   | "environment";
 
 export interface PermissionReport {
@@ -79,7 +164,11 @@ export interface PermissionReport {
   enforcedBy: Mechanism[];
 }
 
+export type LimitMechanism = "cgroup-v2" | "cgroup-v1" | "watchdog" | "rlimit";
+
 export interface SandboxCapabilities {
+  /** Which mechanism backs each resource limit on this machine (from `sandboxCapabilities()`). */
+  limits?: { memory: LimitMechanism; cpu: LimitMechanism; processes: LimitMechanism; fileSize: LimitMechanism };
   /** Landlock ABI version, null when Landlock is unavailable. */
   landlockAbi: number | null;
   /** Unprivileged user namespaces with a private network namespace. */
@@ -119,6 +208,15 @@ export declare class Runtime {
   readonly config: RuntimeConfig;
   readonly sandbox: SandboxReport;
   readonly closed: boolean;
+  /** Idle warm workers (with `pool` configured). */
+  readonly pool: { idle: number; idlePids: number[] };
+  executeTool(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    options: ExecuteOptions & { metrics: true },
+  ): Promise<ResultWithMetrics>;
   executeTool(
     toolId: string,
     toolExecId: string,
@@ -126,6 +224,14 @@ export declare class Runtime {
     env?: Record<string, string> | null,
     options?: ExecuteOptions,
   ): Promise<ToolResult>;
+  executeToolWithTimeout(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    timeoutMs: number,
+    options: ExecuteOptions & { metrics: true },
+  ): Promise<ResultWithMetrics>;
   executeToolWithTimeout(
     toolId: string,
     toolExecId: string,
@@ -203,6 +309,10 @@ export declare class ToolExecutionError extends ToolRuntimeError {
   /** For `ERR_OUTPUT_TOO_LARGE`: the limit and the size seen, in bytes. */
   readonly limit?: number | string;
   readonly size?: number;
+  /** For `ERR_TOOL_FAILED` with a host allowlist: destinations the egress proxy refused. */
+  readonly deniedHosts?: string[];
+  /** For `ERR_QUEUE_FULL`. */
+  readonly maxQueue?: number;
 }
 
 export declare class TimeoutError extends ToolExecutionError {
@@ -231,8 +341,15 @@ export declare class ProcessError extends ToolRuntimeError {
   readonly stdout: string | null;
   /** For `ERR_ENTRYPOINT_FAILED`: the load error. */
   readonly loadError?: { message: string; stack: string | null };
-  /** For the limit codes: which limit was hit. */
+  /** For the limit codes: which limit was hit (`"memory"`, `"cpu"`, `"processes"`). */
   readonly limit?: string;
+  /** For `ERR_MEMORY_LIMIT`: the limit and the peak seen, in MB. */
+  readonly limitMb?: number;
+  readonly peakMb?: number;
+  /** For `ERR_CPU_LIMIT`. */
+  readonly limitMs?: number;
+  /** For `ERR_PROCESS_LIMIT`. */
+  readonly maxProcesses?: number;
 }
 
 export declare class ValidationError extends ToolRuntimeError {
