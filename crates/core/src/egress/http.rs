@@ -205,6 +205,53 @@ pub(crate) fn origin_head(req: &Request) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Whether the client asks to upgrade the connection (a WebSocket over plain HTTP), which is
+/// then spliced as a tunnel.
+pub(crate) fn is_upgrade(req: &Request) -> bool {
+    req.headers.iter().any(|(n, v)| {
+        (n.eq_ignore_ascii_case("connection") || n.eq_ignore_ascii_case("proxy-connection"))
+            && v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    })
+}
+
+/// The request body's length: `Content-Length`, 0 without one, `None` for a chunked body
+/// (forwarded until the client stops).
+pub(crate) fn body_length(req: &Request) -> Option<u64> {
+    let chunked = req
+        .headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
+    if chunked {
+        return None;
+    }
+    Some(
+        req.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// A response head with its connection headers replaced by `Connection: close`.
+pub(crate) fn close_response_head(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(head.len() + 20);
+    for (i, line) in text.split("\r\n").enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let name = line.split(':').next().unwrap_or("").trim();
+        if i > 0 && (name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive")) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
+
 /// Writes one complete response of the proxy's own and flushes it.
 pub(crate) async fn respond<W: AsyncWrite + Unpin>(
     w: &mut W,
@@ -266,6 +313,13 @@ mod tests {
             String::from_utf8(origin_head(&r)).unwrap(),
             "GET /ws HTTP/1.1\r\nHost: api.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn responses_are_told_to_close() {
+        let head = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n";
+        let out = String::from_utf8(close_response_head(head)).unwrap();
+        assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
     }
 
     #[test]

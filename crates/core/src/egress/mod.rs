@@ -323,6 +323,9 @@ impl EgressProxy {
                 }
                 rest
             }
+            Target::Absolute { .. } if !http::is_upgrade(&req) => {
+                return forward_plain(client, upstream, &req, rest, self.options.max_head_bytes).await;
+            }
             Target::Absolute { .. } => {
                 let mut h = http::origin_head(&req);
                 h.extend_from_slice(&rest);
@@ -485,5 +488,76 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// One plain-HTTP request, forwarded and answered, and nothing more on this connection: the
+/// request body is forwarded by its length, the response is told `Connection: close`, and a
+/// client that sends anything after its request (a second request, for another origin maybe)
+/// has the connection closed under it, so it retries on a new one that is checked afresh.
+async fn forward_plain<C, U>(client: C, upstream: U, req: &http::Request, rest: Vec<u8>, max_head: usize)
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+{
+    let body_len = http::body_length(req);
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = tokio::io::split(upstream);
+    let mut head = http::origin_head(req);
+    let (now, extra) = match body_len {
+        Some(n) => {
+            let take = (n.min(rest.len() as u64)) as usize;
+            (rest[..take].to_vec(), rest.len() > take)
+        }
+        None => (rest, false),
+    };
+    let mut remaining = body_len.map(|n| n - now.len() as u64);
+    head.extend_from_slice(&now);
+    if uw.write_all(&head).await.is_err() {
+        return;
+    }
+    let client_to_upstream = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        if extra {
+            return;
+        }
+        loop {
+            let want = match remaining {
+                Some(0) => break,
+                Some(n) => (n as usize).min(buf.len()),
+                None => buf.len(),
+            };
+            let n = match cr.read(&mut buf[..want]).await {
+                Ok(0) | Err(_) => {
+                    // The client is done (or gone): keep waiting for the answer.
+                    std::future::pending::<()>().await;
+                    return;
+                }
+                Ok(n) => n,
+            };
+            if uw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+            if let Some(r) = remaining.as_mut() {
+                *r -= n as u64;
+            }
+        }
+        // The request is complete; anything more from the client ends the connection.
+        match cr.read(&mut buf[..1]).await {
+            Ok(0) | Err(_) => std::future::pending::<()>().await,
+            Ok(_) => {}
+        }
+    };
+    let upstream_to_client = async move {
+        let Ok((head, early)) = http::read_head(&mut ur, max_head).await else { return };
+        if cw.write_all(&http::close_response_head(&head)).await.is_err() || cw.write_all(&early).await.is_err() {
+            return;
+        }
+        let _ = tokio::io::copy(&mut ur, &mut cw).await;
+        let _ = cw.shutdown().await;
+    };
+    tokio::select! {
+        _ = client_to_upstream => {}
+        _ = upstream_to_client => {}
     }
 }

@@ -151,7 +151,7 @@ impl std::fmt::Display for Denial {
             Denial::Denied => f.write_str("denied by the policy (--deny-net)"),
             Denial::SpecialAddress { addr, class } => write!(
                 f,
-                "it resolves to {addr}, a {class} address, which only an exact --allow-net entry (not a wildcard) may reach"
+                "it resolves to {addr}, a {class} address, which only an exact --allow-net entry (the name or the address, not a wildcard) may reach"
             ),
         }
     }
@@ -240,7 +240,12 @@ impl NetRules {
         }
         if naming == Naming::Wildcard {
             if let Some(class) = special_class(addr) {
-                return Err(Denial::SpecialAddress { addr, class });
+                // An address listed exactly may be reached whatever name led to it.
+                let listed =
+                    matches!(&self.allow, Allow::List(rules) if rules.iter().any(|r| r.matches_addr(addr, port)));
+                if !listed {
+                    return Err(Denial::SpecialAddress { addr, class });
+                }
             }
         }
         Ok(())
@@ -368,6 +373,11 @@ mod tests {
         assert!(rules.check_addr(ip("127.0.0.1"), 443, Naming::Exact).is_ok());
         assert_eq!(rules.check_addr(ip("203.0.113.9"), 443, Naming::Exact), Err(Denial::Denied));
         assert_eq!(rules.check_addr(ip("::ffff:203.0.113.9"), 443, Naming::Any), Err(Denial::Denied));
+        // A private address listed exactly may be reached through a wildcard name too.
+        let listed = NetRules::new(&[t("*.corp.test", None), t("10.0.0.5", Some(443))], &[]);
+        assert!(listed.check_addr(ip("10.0.0.5"), 443, Naming::Wildcard).is_ok());
+        assert!(listed.check_addr(ip("10.0.0.5"), 80, Naming::Wildcard).is_err());
+        assert!(listed.check_addr(ip("10.0.0.6"), 443, Naming::Wildcard).is_err());
     }
 
     #[test]

@@ -313,7 +313,10 @@ impl RuntimeSandbox {
             enforced: on && (landlock || self.seccomp || self.netns),
             read: PermissionReport { granted: grant_json(&self.policy.read), enforced_by: fs_by.clone() },
             write: PermissionReport { granted: grant_json(&self.policy.write), enforced_by: fs_by },
-            net: PermissionReport { granted: grant_json(&self.policy.net), enforced_by: net_by },
+            net: PermissionReport {
+                granted: if self.policy.deny_net.is_all() { "none".into() } else { grant_json(&self.policy.net) },
+                enforced_by: net_by,
+            },
             run: PermissionReport { granted: grant_json(&self.policy.run), enforced_by: run_by },
             env: PermissionReport { granted: grant_json(&self.policy.env), enforced_by: vec!["environment"] },
             signals: if scope { vec!["landlock-scope"] } else { vec![] },
