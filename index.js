@@ -67,6 +67,13 @@ function checkEnv(env) {
         code: "ERR_INVALID_ARGUMENT",
       });
     }
+    // A lone surrogate cannot cross into the process environment unchanged (it would turn
+    // into U+FFFD on the way): refuse it rather than pass another value.
+    if (!value.isWellFormed() || !key.isWellFormed()) {
+      throw new ValidationError(`env ${key} holds a lone surrogate, which an environment variable cannot carry`, {
+        code: "ERR_INVALID_ARGUMENT",
+      });
+    }
     out[key] = value;
   }
   return out;

@@ -63,7 +63,7 @@ const NOT_ALLOWED = "not allowed by the policy (--allow-net)";
 const DENIED = "denied by the policy (--deny-net)";
 /** The refusal of a wildcard-matched name that resolves to an address needing an exact entry. */
 const specialAddress = (addr: string, cls: string) =>
-  `it resolves to ${addr}, a ${cls} address, which only an exact --allow-net entry (not a wildcard) may reach`;
+  `it resolves to ${addr}, a ${cls} address, which only an exact --allow-net entry (the name or the address, not a wildcard) may reach`;
 
 // ---------------------------------------------------------------------------------------------
 // Servers on loopback, each counting the TCP connections it accepts.
@@ -426,6 +426,10 @@ for (const runtimeType of RUNTIMES) {
       }
       const sibling = await unseen([web], "a.db.corp.test", () => call(listed, "fetchText", { url: `http://a.db.corp.test:${H}/` }));
       refused(sibling.result, `a.db.corp.test:${H}`, specialAddress("127.0.0.1", "loopback"), "a.db.corp.test beside an exact db.corp.test");
+      // Listing the address exactly (with its port) lets any wildcard-matched name reach it.
+      const byAddress = await runtime(runtimeType, [`--allow-net=*.corp.test,127.0.0.1:${H}`]);
+      const viaAddress = await seen(web, "db.corp.test through an exact address", () => call(byAddress, "fetchText", { url: `http://db.corp.test:${H}/addr` }));
+      reached(viaAddress.result, "/addr", "db.corp.test through an exact address entry");
     });
 
     it("--deny-net wins over --allow-net: by name and port, by address (names resolving to it and the IPv4-mapped form), by wildcard; the undenied twin gets through", async () => {

@@ -268,6 +268,13 @@ impl CallGroup {
         Self::read(&self.memory, file).and_then(|t| Self::keyed(&t, "oom_kill")).unwrap_or(0) > 0
     }
 
+    /// Starts the peak-memory figure afresh (a reused worker's next call).
+    pub fn reset_memory_peak(&self) {
+        if let (Some(d), false) = (&self.memory, self.v2) {
+            let _ = std::fs::write(d.join("memory.max_usage_in_bytes"), "0");
+        }
+    }
+
     /// Peak memory of the group in bytes.
     pub fn memory_peak(&self) -> Option<u64> {
         let file = if self.v2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
@@ -374,12 +381,14 @@ pub struct Rlimits {
 }
 
 impl Rlimits {
-    pub fn from_limits(l: &Limits) -> Self {
+    /// `per_call_process`: the process serves one call, so a per-process CPU backstop fits
+    /// (a reused worker's CPU time adds up over its calls; the watchdog measures per call).
+    pub fn from_limits(l: &Limits, per_call_process: bool) -> Self {
         Rlimits {
             file_size_bytes: l.max_file_size_mb.map(|mb| mb * 1024 * 1024),
             // Whole seconds, rounded up with a second of slack: the sampled limit is the
             // precise one, this only stops a tool that escaped the group.
-            cpu_seconds: l.cpu_time_limit_ms.map(|ms| ms.div_ceil(1000) + 1),
+            cpu_seconds: l.cpu_time_limit_ms.filter(|_| per_call_process).map(|ms| ms.div_ceil(1000) + 1),
         }
     }
 

@@ -58,6 +58,17 @@ impl Pool {
         (found, dead)
     }
 
+    /// Counts a freshly started worker as the pool's (busy) when there is room for it.
+    pub fn try_adopt(&self) -> bool {
+        let mut st = self.lock();
+        let live = st.idle.len() as u32 + st.starting + st.busy;
+        if st.closed || live >= self.cfg.max_workers {
+            return false;
+        }
+        st.busy += 1;
+        true
+    }
+
     /// A call finished with a worker it took: reuse it, or count it gone.
     pub fn release(&self, worker: Option<Worker>) -> Option<Worker> {
         let mut st = self.lock();

@@ -120,7 +120,7 @@ impl Drop for Inner {
 /// What the outer future can see of a call that is still running.
 #[derive(Default)]
 struct CallState {
-    started: AtomicBool,
+    started: Arc<AtomicBool>,
     tails: Mutex<Option<(SharedTail, SharedTail)>>,
 }
 
@@ -276,6 +276,7 @@ impl Runtime {
         }
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
+        self.inner.sandbox.release();
         let dir = self.inner.runtime_dir.clone();
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
     }
@@ -587,6 +588,7 @@ fn spawn_worker(
         receive_listener: inner.egress.is_some(),
     };
     let spec = WorkerSpec {
+        reusable: inner.pool.as_ref().is_some_and(|p| p.cfg.reuse.is_some()),
         egress: inner.egress.clone(),
         request,
         entrypoint: inner.entrypoint.display().to_string(),
@@ -637,7 +639,9 @@ async fn attempt(
         }
         None => None,
     };
-    let pooled = warm.is_some();
+    // A reuse pool grows on bursts: a fresh worker joins it after its call, room permitting.
+    let adopted = warm.is_none() && inner.pool.as_ref().is_some_and(|p| p.cfg.reuse.is_some() && p.try_adopt());
+    let pooled = warm.is_some() || adopted;
     let mut worker = match warm {
         Some(mut w) => {
             if let Some(e) = w.take_load_error(call) {
@@ -652,22 +656,32 @@ async fn attempt(
             w.send_env(env_json(&env));
             w
         }
-        None => spawn_worker(inner, call_env, limits)?,
+        None => match spawn_worker(inner, call_env, limits) {
+            Ok(w) => w,
+            Err(e) => {
+                if adopted {
+                    release(inner, None);
+                }
+                return Err(e);
+            }
+        },
     };
     state.watch(&worker);
-    if worker.phase >= crate::worker::Phase::Running {
-        state.started.store(true, Ordering::SeqCst);
-    }
+    worker.watch_started(state.started.clone());
     worker.send(frame);
     let result = worker.run(call, &mut cancel_rx).await;
-    state.started.store(worker.phase >= crate::worker::Phase::Running, Ordering::SeqCst);
     let reusable = |w: &mut Worker| -> bool {
         let Some(reuse) = inner.pool.as_ref().and_then(|p| p.cfg.reuse.as_ref()) else { return false };
         pooled && w.is_alive() && w.calls < reuse.max_calls_per_worker && w.rss_mb() < reuse.max_rss_mb
     };
     match result {
         Ok(output) => {
-            let metrics = want_metrics.then(|| worker.metrics());
+            let metrics = if want_metrics {
+                worker.settle_output().await;
+                Some(worker.metrics())
+            } else {
+                None
+            };
             finish(inner, worker, pooled, &reusable);
             Ok(CallOutcome { output_json: output, metrics })
         }

@@ -5,7 +5,7 @@
 
 use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -78,6 +78,28 @@ pub struct Spawned {
     pub capture: Vec<JoinHandle<()>>,
     /// The egress proxy's listener, created by the child inside its network namespace.
     pub listener: Option<OwnedFd>,
+    /// Our own handles on the stdout and stderr pipes, to see whether output is still unread.
+    pub pending: Vec<OwnedFd>,
+    /// Inode of the child's end of the channel (`/proc/<pid>/fd/3` shows `socket:[inode]`).
+    pub channel_inode: u64,
+}
+
+/// Bytes waiting unread in a pipe or socket.
+pub fn unread_bytes(fd: &OwnedFd) -> usize {
+    let mut n: libc::c_int = 0;
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } < 0 {
+        return 0;
+    }
+    n.max(0) as usize
+}
+
+/// Whether the child still holds our channel as its fd 3.
+pub fn channel_open_in_child(pid: i32, inode: u64) -> bool {
+    match std::fs::read_link(format!("/proc/{pid}/fd/{CHANNEL_FD}")) {
+        Ok(target) => target.as_os_str().as_bytes() == format!("socket:[{inode}]").as_bytes(),
+        // A process we cannot inspect (gone, or not ours): nothing to conclude.
+        Err(e) => e.kind() != io::ErrorKind::NotFound,
+    }
 }
 
 /// Pointers for `execve`, built in the parent so the child only makes syscalls.
@@ -135,6 +157,14 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let (parent_end, child_end) = std::os::unix::net::UnixStream::pair()?;
     let child_end = high_fd(OwnedFd::from(child_end))?;
     let child_fd = child_end.as_raw_fd();
+    let channel_inode = {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(child_fd, &mut st) } == 0 {
+            st.st_ino
+        } else {
+            0
+        }
+    };
     let image = Arc::new(ExecImage::new(&req)?);
     let host_pid = std::process::id() as i32;
 
@@ -175,6 +205,11 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
             if let Some(sb) = &sandbox {
                 sb.enter()?;
             }
+            // Nothing but stdio and the channel crosses into the runtime, whatever the host
+            // process inherited without close-on-exec. Marked, not closed: std reports a failed
+            // exec through a pipe of its own that must stay open until then.
+            const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+            libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, CLOSE_RANGE_CLOEXEC);
             libc::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr());
             Err(io::Error::last_os_error())
         });
@@ -202,13 +237,20 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let stdout = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
     let stderr = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
     let mut capture = Vec::new();
+    let mut pending = Vec::new();
     if let Some(out) = child.stdout.take() {
+        if let Ok(fd) = out.as_fd().try_clone_to_owned() {
+            pending.push(fd);
+        }
         capture.push(tokio::spawn(drain(out, stdout.clone())));
     }
     if let Some(err) = child.stderr.take() {
+        if let Ok(fd) = err.as_fd().try_clone_to_owned() {
+            pending.push(fd);
+        }
         capture.push(tokio::spawn(drain(err, stderr.clone())));
     }
-    Ok(Spawned { child, pid, channel, stdout, stderr, capture, listener })
+    Ok(Spawned { child, pid, channel, stdout, stderr, capture, listener, pending, channel_inode })
 }
 
 /// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.

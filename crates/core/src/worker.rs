@@ -79,6 +79,8 @@ struct ProxyHandle {
 pub type EgressRules = (Arc<crate::egress::NetRules>, Arc<crate::egress::Resolver>);
 
 pub struct WorkerSpec {
+    /// The worker may serve several calls (a reuse pool).
+    pub reusable: bool,
     /// Rules and resolver of the egress proxy, when the policy lists hosts.
     pub egress: Option<EgressRules>,
     pub request: SpawnRequest,
@@ -109,6 +111,13 @@ pub struct Worker {
     sampled_peak_rss: u64,
     sampled_cpu_ms: u64,
     pub calls: u32,
+    /// Our handles on the stdout/stderr pipes (to wait for unread output before metrics).
+    pending: Vec<std::os::fd::OwnedFd>,
+    channel_inode: u64,
+    /// Set when the harness says hello: the call's process is running.
+    started_flag: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// CPU time used before the current call (a reused worker's earlier calls).
+    cpu_base_ms: u64,
     proxy: Option<ProxyHandle>,
     /// Index of the first network event of the current call.
     events_start: usize,
@@ -135,7 +144,7 @@ impl Worker {
             Err(e) => return Err(CallError::Final(Error::internal(format!("cannot create the call's cgroup: {e}")))),
         };
         spec.request.cgroup_procs = group.as_ref().map(|g| g.procs_fds()).unwrap_or_default();
-        spec.request.rlimits = Some(limits::Rlimits::from_limits(&spec.limits));
+        spec.request.rlimits = Some(limits::Rlimits::from_limits(&spec.limits, !spec.reusable));
         let spawned = match supervisor::spawn(spec.request) {
             Ok(s) => s,
             Err(e) => {
@@ -146,7 +155,8 @@ impl Worker {
                 return Err(CallError::Start(StartFailure::Spawn(e)));
             }
         };
-        let supervisor::Spawned { child, pid, channel, stdout, stderr, capture, listener } = spawned;
+        let supervisor::Spawned { child, pid, channel, stdout, stderr, capture, listener, pending, channel_inode } =
+            spawned;
         let proxy = match (listener, spec.egress) {
             (Some(fd), Some((rules, resolver))) => match crate::egress::listener_from_fd(fd) {
                 Ok(listener) => {
@@ -183,6 +193,10 @@ impl Worker {
             sampled_peak_rss: 0,
             sampled_cpu_ms: 0,
             calls: 0,
+            pending,
+            channel_inode,
+            started_flag: None,
+            cpu_base_ms: 0,
             proxy,
             events_start: 0,
             last_env: None,
@@ -251,7 +265,7 @@ impl Worker {
                 }
             }
             if let (Some(limit), Some(used)) = (l.cpu_time_limit_ms, g.cpu_ms()) {
-                if used > limit {
+                if used.saturating_sub(self.cpu_base_ms) > limit {
                     return Some(LimitHit::Cpu { limit_ms: limit });
                 }
             }
@@ -276,7 +290,7 @@ impl Worker {
             }
         }
         if let Some(limit) = l.cpu_time_limit_ms {
-            if s.cpu_ms > limit {
+            if s.cpu_ms.saturating_sub(self.cpu_base_ms) > limit {
                 return Some(LimitHit::Cpu { limit_ms: limit });
             }
         }
@@ -353,6 +367,14 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         self.calls += 1;
+        // Limits and figures are per call, also on a worker that served calls before.
+        self.cpu_base_ms = if self.calls > 1 { self.cpu_used_ms() } else { 0 };
+        self.sampled_peak_rss = 0;
+        if self.calls > 1 {
+            if let Some(g) = &self.group {
+                g.reset_memory_peak();
+            }
+        }
         match self.next_event(call, cancel, false).await {
             Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
             Event::Output(o) => Ok(o),
@@ -388,6 +410,14 @@ impl Worker {
         let watch_limits = self.limits.any_tree_limit();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A tool may close fd 3 while a duplicate keeps the socket open (bun reads through
+        // one): the host then never sees the end, so it looks at the child's fd 3 itself.
+        let mut channel_check = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_millis(200),
+            Duration::from_millis(200),
+        );
+        channel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let check_channel = !until_loaded && self.channel_inode != 0;
         loop {
             tokio::select! {
                 biased;
@@ -397,7 +427,12 @@ impl Worker {
                 }
                 next = self.reader.next() => match next {
                     Ok(Some(line)) => match protocol::parse_frame(&line) {
-                        Ok(Frame::Hello { .. }) => self.phase = Phase::Running,
+                        Ok(Frame::Hello { .. }) => {
+                            self.phase = Phase::Running;
+                            if let Some(f) = &self.started_flag {
+                                f.store(true, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        }
                         Ok(Frame::Pong) => return Event::Pong,
                         Ok(Frame::Loaded) => {
                             self.phase = Phase::Loaded;
@@ -456,8 +491,38 @@ impl Worker {
                         return Event::Fail(self.limit_error(call, hit));
                     }
                 }
+                _ = channel_check.tick(), if check_channel && self.exit_status.is_none() => {
+                    if !supervisor::channel_open_in_child(self.pid, self.channel_inode) {
+                        supervisor::kill_group(self.pid, libc::SIGKILL);
+                        return Event::Fail(Error::InvalidOutput {
+                            call: call.clone(),
+                            reason: "the tool closed the result channel (fd 3)".into(),
+                        });
+                    }
+                }
             }
         }
+    }
+
+    /// Links the call's `started` flag: set once the harness runs (at once for a warm worker).
+    pub fn watch_started(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        if self.phase >= Phase::Running {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.started_flag = Some(flag);
+    }
+
+    /// Waits (briefly) until what the tool printed before its result has been read, so the
+    /// byte counts in the metrics are complete.
+    pub async fn settle_output(&self) {
+        for _ in 0..50 {
+            if self.pending.iter().all(|fd| supervisor::unread_bytes(fd) == 0) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // A reader may hold bytes it has read but not yet counted.
+        tokio::task::yield_now().await;
     }
 
     fn reader_cap(&self) -> usize {
@@ -538,6 +603,11 @@ impl Worker {
         crate::egress::denied_hosts(&self.net_events())
     }
 
+    /// CPU time the worker's tree has used so far, in ms.
+    fn cpu_used_ms(&self) -> u64 {
+        self.group.as_ref().and_then(|g| g.cpu_ms()).unwrap_or_else(|| limits::sample_tree(self.pid).cpu_ms)
+    }
+
     /// Figures for the call that just ended (before the worker is killed).
     pub fn metrics(&self) -> CallMetrics {
         let (cpu, peak) = match &self.group {
@@ -545,7 +615,7 @@ impl Worker {
             None => (None, None),
         };
         let leader = leader_figures(self.pid);
-        let cpu = cpu.or(leader.map(|l| l.0)).map(|c| c.max(self.sampled_cpu_ms));
+        let cpu = cpu.or(leader.map(|l| l.0)).map(|c| c.max(self.sampled_cpu_ms).saturating_sub(self.cpu_base_ms));
         let peak = peak.or(leader.map(|l| l.1)).map(|p| p.max(self.sampled_peak_rss));
         let mut m = CallMetrics {
             cpu_ms: cpu,

@@ -91,7 +91,8 @@ pub struct RuntimeSandbox {
     runtime_type: RuntimeType,
     /// Landlock ABI in use (`None`: no Landlock).
     abi: Option<ABI>,
-    rules: RuleSet,
+    /// Open handles of the rule paths; released when the runtime closes.
+    rules: std::sync::Mutex<RuleSet>,
     /// Whether the child adds a read rule for its own `/proc/self` (bun reads its maps).
     proc_self: bool,
     netns: bool,
@@ -125,7 +126,7 @@ impl RuntimeSandbox {
             policy: policy.clone(),
             runtime_type: files.runtime_type,
             abi: None,
-            rules: RuleSet::default(),
+            rules: Default::default(),
             proc_self: false,
             netns: false,
             proxy: false,
@@ -241,7 +242,7 @@ impl RuntimeSandbox {
             rules.grant(p, write_rights | read_access(), file_rights);
         }
         self.proc_self = !policy.read.is_all() || !deny_read.is_empty();
-        self.rules = rules.open()?;
+        self.rules = std::sync::Mutex::new(rules.open()?);
         self.node_read = if policy.read.is_all() && deny_read.is_empty() {
             vec![]
         } else {
@@ -418,7 +419,8 @@ impl RuntimeSandbox {
                 .add_rule(landlock::NetPort::new(crate::egress::PROXY_PORT, AccessNet::ConnectTcp))
                 .map_err(|e| e.to_string())?;
         }
-        for FsRule { fd, access, .. } in self.rules.opened().iter() {
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        for FsRule { fd, access, .. } in rules.opened().iter() {
             created = created.add_rule(PathBeneath::new(fd, *access)).map_err(|e| e.to_string())?;
         }
         if let Some(tmp) = tmp {
@@ -432,6 +434,11 @@ impl RuntimeSandbox {
     }
 
     /// Node's own permission model as a second layer: never the only one.
+    /// Closes the rule paths' handles (the runtime is closed: no call will need them).
+    pub fn release(&self) {
+        *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = RuleSet::default();
+    }
+
     /// Whether calls reach the network through the egress proxy.
     pub fn uses_proxy(&self) -> bool {
         self.mode != SandboxMode::Off && self.proxy

@@ -1,0 +1,184 @@
+// /proc inspection for the limits, faults, pool and fuzz suites: finding a call's processes by a
+// marker, waiting for them to go, and the host's own figures.
+import fs from "node:fs";
+import { type ExecuteOptions, type Runtime, type RuntimeConfigInput, ToolRuntimeError } from "tool-runtime";
+import { makeRuntime, processAlive, sleep } from "./helpers";
+
+/** Every code this package rejects with (index.d.ts `ErrorCode`). */
+export const KNOWN_CODES = new Set([
+  "ERR_INVALID_CONFIG",
+  "ERR_INVALID_ARGUMENT",
+  "ERR_TOOL_FAILED",
+  "ERR_TOOL_NOT_FOUND",
+  "ERR_OUTPUT_TOO_LARGE",
+  "ERR_INVALID_OUTPUT",
+  "ERR_TOOL_TIMEOUT",
+  "ERR_ABORTED",
+  "ERR_PROCESS_EXITED",
+  "ERR_ENTRYPOINT_FAILED",
+  "ERR_RUNTIME_UNAVAILABLE",
+  "ERR_SANDBOX_UNAVAILABLE",
+  "ERR_MEMORY_LIMIT",
+  "ERR_CPU_LIMIT",
+  "ERR_PROCESS_LIMIT",
+  "ERR_QUEUE_FULL",
+  "ERR_RUNTIME_CLOSED",
+  "ERR_INTERNAL",
+]);
+
+/** Whether `e` is one of this package's typed errors with a known code. */
+export function isTyped(e: unknown): e is ToolRuntimeError {
+  return e instanceof ToolRuntimeError && typeof e.code === "string" && KNOWN_CODES.has(e.code);
+}
+
+/** A fresh marker: calls pass it in their env, so their processes (and children) carry it. */
+export function newMarker(tag: string): string {
+  return `TRMARK_${tag.replace(/[^A-Za-z0-9]/g, "_")}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, "latin1");
+  } catch {
+    return "";
+  }
+}
+
+/** Live processes (not zombies, not us) whose command line or environment contains `marker`. */
+export function processesWithMarker(marker: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    if (readText(`/proc/${pid}/cmdline`).includes(marker) || readText(`/proc/${pid}/environ`).includes(marker)) {
+      if (processAlive(pid)) out.push(pid);
+    }
+  }
+  return out;
+}
+
+/** Waits up to `ms` for every process carrying `marker` to be gone; returns those left. */
+export async function waitMarkerGone(marker: string, ms = 2000): Promise<number[]> {
+  const deadline = performance.now() + ms;
+  let left = processesWithMarker(marker);
+  while (left.length > 0 && performance.now() < deadline) {
+    await sleep(25);
+    left = processesWithMarker(marker);
+  }
+  return left;
+}
+
+/** Waits up to `ms` for every pid in `pids` to be gone; returns those still alive. */
+export async function waitPidsGone(pids: number[], ms = 2000): Promise<number[]> {
+  const deadline = performance.now() + ms;
+  let left = pids.filter(processAlive);
+  while (left.length > 0 && performance.now() < deadline) {
+    await sleep(25);
+    left = left.filter(processAlive);
+  }
+  return left;
+}
+
+export function hostRssMb(): number {
+  return process.memoryUsage().rss / (1024 * 1024);
+}
+
+/** Samples the host's RSS every 10 ms while `fn` runs; returns its result and the peak. */
+export async function withRssPeak<T>(fn: () => Promise<T>): Promise<{ value: T; baseMb: number; peakMb: number }> {
+  const baseMb = hostRssMb();
+  let peakMb = baseMb;
+  const timer = setInterval(() => {
+    peakMb = Math.max(peakMb, hostRssMb());
+  }, 10);
+  try {
+    const value = await fn();
+    peakMb = Math.max(peakMb, hostRssMb());
+    return { value, baseMb, peakMb };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Runs `p` and returns what it rejected with, failing if it resolved. */
+export async function rejection(p: Promise<unknown>): Promise<any> {
+  let value: unknown;
+  try {
+    value = await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)?.slice(0, 300)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// API surface that index.d.ts may not list yet (limits, queue, pool, metrics).
+
+export interface PoolInput {
+  minIdle?: number;
+  maxWorkers?: number;
+  idleTimeoutMs?: number;
+  reuse?: { maxCallsPerWorker?: number; maxRssMb?: number };
+}
+
+export interface LimitsInput {
+  memoryLimitMb?: number;
+  cpuTimeLimitMs?: number;
+  maxProcesses?: number;
+  maxFileSizeMb?: number;
+  maxConcurrency?: number;
+  maxQueue?: number;
+  pool?: PoolInput | boolean;
+}
+
+export interface CallOptionsExt {
+  signal?: AbortSignal;
+  config?: unknown;
+  memoryLimitMb?: number;
+  cpuTimeLimitMs?: number;
+  metrics?: boolean;
+}
+
+export interface CallMetrics {
+  wallMs: number;
+  queuedMs: number;
+  cpuMs: number | null;
+  peakMemoryMb: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+  warm: boolean;
+}
+
+export interface PoolStats {
+  idle: number;
+  idlePids: number[];
+}
+
+/** Per-call options with the fields index.d.ts may not declare yet. */
+export function opts(o: CallOptionsExt): ExecuteOptions {
+  return o as ExecuteOptions;
+}
+
+/** `runtime.pool`. */
+export function poolOf(rt: Runtime): PoolStats {
+  return (rt as unknown as { pool: PoolStats }).pool;
+}
+
+/** `executeTool` with `metrics: true`. */
+export async function withMetrics(p: Promise<unknown>): Promise<{ result: any; metrics: CallMetrics }> {
+  return (await p) as { result: any; metrics: CallMetrics };
+}
+
+/** Waits until the pool has at least `n` idle workers (up to `ms`); returns the idle count. */
+export async function waitIdle(rt: Runtime, n = 1, ms = 10000): Promise<number> {
+  const deadline = performance.now() + ms;
+  while (poolOf(rt).idle < n && performance.now() < deadline) await sleep(10);
+  return poolOf(rt).idle;
+}
+
+/** A runtime on the faults entrypoint (which re-exports every tool of tools.mjs). */
+export function faultsRuntime(config: RuntimeConfigInput & LimitsInput = {}): Promise<Runtime> {
+  return makeRuntime({ entrypointPath: "faults.mjs", ...config } as RuntimeConfigInput);
+}
