@@ -451,7 +451,17 @@ impl RuntimeSandbox {
         let mut args: Vec<OsString> = vec!["--experimental-permission".into()];
         // One flag per path: node 20 no longer accepts comma-separated lists.
         let flags = |args: &mut Vec<OsString>, flag: &str, paths: &[PathBuf]| {
+            // Node 20 aborts on a path given twice; a path beneath another adds nothing.
+            let mut paths: Vec<&PathBuf> = paths.iter().collect();
+            paths.sort();
+            paths.dedup();
+            let mut kept: Vec<&PathBuf> = Vec::new();
             for p in paths {
+                if !kept.iter().any(|k| p.starts_with(k)) {
+                    kept.push(p);
+                }
+            }
+            for p in kept {
                 args.push(format!("{flag}={}", p.display()).into());
             }
         };
