@@ -16,6 +16,8 @@ pub(crate) struct Pool {
     state: Mutex<PoolState>,
     /// Wakes the manager: a worker was taken, returned or died.
     pub wake: std::sync::Arc<Notify>,
+    /// Wakes calls waiting for a worker: one became idle, or room was freed.
+    pub available: std::sync::Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -30,7 +32,12 @@ struct PoolState {
 
 impl Pool {
     pub fn new(cfg: PoolConfig) -> Self {
-        Pool { cfg, state: Mutex::new(PoolState::default()), wake: std::sync::Arc::new(Notify::new()) }
+        Pool {
+            cfg,
+            state: Mutex::new(PoolState::default()),
+            wake: std::sync::Arc::new(Notify::new()),
+            available: std::sync::Arc::new(Notify::new()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
@@ -82,6 +89,7 @@ impl Pool {
         };
         drop(st);
         self.wake.notify_one();
+        self.available.notify_waiters();
         rejected
     }
 
@@ -103,13 +111,16 @@ impl Pool {
     pub fn started(&self, worker: Option<Worker>) -> Option<Worker> {
         let mut st = self.lock();
         st.starting = st.starting.saturating_sub(1);
-        match worker {
+        let rejected = match worker {
             Some(w) if !st.closed => {
                 st.idle.push_back((w, Instant::now()));
                 None
             }
             other => other,
-        }
+        };
+        drop(st);
+        self.available.notify_waiters();
+        rejected
     }
 
     /// Idle workers above `minIdle` that waited longer than `idleTimeoutMs`.

@@ -144,8 +144,10 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
 
     /// The next frame without its newline, or `None` at end of stream. A partial frame at end
     /// of stream is returned as `Io` ("truncated frame").
+    ///
+    /// Cancel-safe: the caller polls this in a `select!` with timers, and a frame that arrived
+    /// in part when another branch won stays buffered for the next call.
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
-        self.buf.clear();
         loop {
             let available = self.inner.fill_buf().await.map_err(|e| ReadError::Io(e.to_string()))?;
             if available.is_empty() {
@@ -196,6 +198,19 @@ mod tests {
         assert!(parse_frame(b"\xff\xfe").is_err());
         assert!(parse_frame(b"bogus {}").is_err());
         assert!(parse_frame(b"err {not json").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_frame_survives_a_read_cancelled_halfway() {
+        use tokio::io::AsyncWriteExt;
+        let (mut tx, rx) = tokio::io::duplex(64);
+        let mut r = FrameReader::new(tokio::io::BufReader::new(rx), 1 << 20);
+        tx.write_all(b"ok {\"data\":\"xxxx").await.unwrap();
+        // Another select! branch wins while half the frame has been read.
+        let cancelled = tokio::time::timeout(std::time::Duration::from_millis(20), r.next()).await;
+        assert!(cancelled.is_err());
+        tx.write_all(b"yyyy\"}\n").await.unwrap();
+        assert_eq!(r.next().await, Ok(Some(b"ok {\"data\":\"xxxxyyyy\"}".to_vec())));
     }
 
     #[tokio::test]

@@ -619,28 +619,37 @@ async fn attempt(
     limits: Limits,
     want_metrics: bool,
 ) -> std::result::Result<CallOutcome, CallError> {
-    if !inner.entrypoint.is_file() {
-        return Err(CallError::Final(Error::EntrypointFailed {
-            call: call.clone(),
-            entrypoint: inner.entrypoint.display().to_string(),
-            message: format!("cannot find the entrypoint {}", inner.entrypoint.display()),
-            stack: None,
-            exit: ExitInfo::default(),
-        }));
-    }
-    // A warm worker when one is idle; a fresh process otherwise.
-    let warm = match &inner.pool {
-        Some(pool) => {
+    // A warm worker when one is idle; else a fresh one, counted in the pool while there is
+    // room under maxWorkers; else wait for one (the deadline and the abort signal still apply).
+    let mut warm = None;
+    let mut adopted = false;
+    if let Some(pool) = &inner.pool {
+        let available = pool.available.clone();
+        loop {
+            let notified = available.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let (w, dead) = pool.take();
             for d in dead {
                 d.kill(&inner.tracker);
             }
-            w
+            if w.is_some() {
+                warm = w;
+                break;
+            }
+            if pool.try_adopt() {
+                adopted = true;
+                break;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = cancel_rx.changed() => {
+                    return Err(CallError::Final(Error::Aborted { call: call.clone(), reason: None, started: false }));
+                }
+            }
         }
-        None => None,
-    };
-    // A reuse pool grows on bursts: a fresh worker joins it after its call, room permitting.
-    let adopted = warm.is_none() && inner.pool.as_ref().is_some_and(|p| p.cfg.reuse.is_some() && p.try_adopt());
+    }
     let pooled = warm.is_some() || adopted;
     let mut worker = match warm {
         Some(mut w) => {
@@ -656,6 +665,18 @@ async fn attempt(
             w.send_env(env_json(&env));
             w
         }
+        None if !inner.entrypoint.is_file() => {
+            if adopted {
+                release(inner, None);
+            }
+            return Err(CallError::Final(Error::EntrypointFailed {
+                call: call.clone(),
+                entrypoint: inner.entrypoint.display().to_string(),
+                message: format!("cannot find the entrypoint {}", inner.entrypoint.display()),
+                stack: None,
+                exit: ExitInfo::default(),
+            }));
+        }
         None => match spawn_worker(inner, call_env, limits) {
             Ok(w) => w,
             Err(e) => {
@@ -668,6 +689,7 @@ async fn attempt(
     };
     state.watch(&worker);
     worker.watch_started(state.started.clone());
+    worker.measure = want_metrics;
     worker.send(frame);
     let result = worker.run(call, &mut cancel_rx).await;
     let reusable = |w: &mut Worker| -> bool {

@@ -118,6 +118,8 @@ pub struct Worker {
     started_flag: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// CPU time used before the current call (a reused worker's earlier calls).
     cpu_base_ms: u64,
+    /// The current call asked for metrics.
+    pub measure: bool,
     proxy: Option<ProxyHandle>,
     /// Index of the first network event of the current call.
     events_start: usize,
@@ -197,6 +199,7 @@ impl Worker {
             channel_inode,
             started_flag: None,
             cpu_base_ms: 0,
+            measure: false,
             proxy,
             events_start: 0,
             last_env: None,
@@ -367,10 +370,13 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         self.calls += 1;
-        // Limits and figures are per call, also on a worker that served calls before.
-        self.cpu_base_ms = if self.calls > 1 { self.cpu_used_ms() } else { 0 };
+        // Limits and figures are per call, also on a worker that served calls before. Only
+        // measured when something needs them: walking /proc on every call of a reused worker
+        // would cost more than the call.
+        let needs_cpu = self.limits.cpu_time_limit_ms.is_some() || self.measure;
+        self.cpu_base_ms = if self.calls > 1 && needs_cpu { self.cpu_used_ms() } else { 0 };
         self.sampled_peak_rss = 0;
-        if self.calls > 1 {
+        if self.calls > 1 && (self.measure || self.limits.memory_limit_mb.is_some()) {
             if let Some(g) = &self.group {
                 g.reset_memory_peak();
             }
@@ -418,6 +424,7 @@ impl Worker {
         );
         channel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let check_channel = !until_loaded && self.channel_inode != 0;
+        let mut channel_suspect = false;
         loop {
             tokio::select! {
                 biased;
@@ -492,7 +499,11 @@ impl Worker {
                     }
                 }
                 _ = channel_check.tick(), if check_channel && self.exit_status.is_none() => {
-                    if !supervisor::channel_open_in_child(self.pid, self.channel_inode) {
+                    // Twice in a row: a process that is exiting (a crash) loses its fds an
+                    // instant before its exit status shows; that is not a closed channel.
+                    let open = supervisor::channel_open_in_child(self.pid, self.channel_inode);
+                    let was_suspect = std::mem::replace(&mut channel_suspect, !open);
+                    if !open && was_suspect {
                         supervisor::kill_group(self.pid, libc::SIGKILL);
                         return Event::Fail(Error::InvalidOutput {
                             call: call.clone(),
