@@ -7,7 +7,8 @@ const path = require("node:path");
 const binding = require("./binding.js");
 const errors = require("./lib/errors.js");
 
-const { ValidationError, ConfigError, AbortError, ToolExecutionError, fromNative } = errors;
+const { ToolRuntimeError, ToolExecutionError, TimeoutError, AbortError, ProcessError, ValidationError, ConfigError, fromNative } =
+  errors;
 
 const RuntimeTypeBun = "bun";
 const RuntimeTypeNode = "node";
@@ -291,11 +292,11 @@ module.exports = {
   RuntimeTypeBun,
   RuntimeTypeNode,
   SupportedRuntimeTypes,
-  ToolRuntimeError: errors.ToolRuntimeError,
-  ToolExecutionError: errors.ToolExecutionError,
-  TimeoutError: errors.TimeoutError,
-  AbortError: errors.AbortError,
-  ProcessError: errors.ProcessError,
-  ValidationError: errors.ValidationError,
-  ConfigError: errors.ConfigError,
+  ToolRuntimeError,
+  ToolExecutionError,
+  TimeoutError,
+  AbortError,
+  ProcessError,
+  ValidationError,
+  ConfigError,
 };

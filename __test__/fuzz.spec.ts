@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { type Runtime, ToolRuntimeError } from "tool-runtime";
 import { RUNTIMES } from "./helpers";
 import { KNOWN_CODES, faultsRuntime } from "./proc-helpers";
+import { mulberry32 } from "./prng";
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 const BUDGET_MS_PER_RUNTIME = 9_000;
@@ -19,16 +20,6 @@ const HANG_MS = 30_000;
 // ---------------------------------------------------------------------------------------------
 // PRNG and generators
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly rnd: () => number) {}

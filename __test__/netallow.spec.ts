@@ -45,16 +45,7 @@ interface Outcome {
 }
 
 /** One entry of `metrics.network`. */
-interface NetEvent {
-  method: string;
-  host: string;
-  port: number;
-  address: string | null;
-  allowed: boolean;
-  reason: string | null;
-  bytesSent: number;
-  bytesReceived: number;
-}
+type NetEvent = import("tool-runtime").NetEvent;
 
 /** ToolExecutionError fields index.d.ts does not declare yet. */
 type NetToolError = ToolExecutionError & { deniedHosts?: string[]; cause?: { code?: string; message: string } };

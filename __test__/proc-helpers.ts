@@ -139,17 +139,8 @@ export interface CallOptionsExt {
   metrics?: boolean;
 }
 
-export interface CallMetrics {
-  wallMs: number;
-  queuedMs: number;
-  cpuMs: number | null;
-  peakMemoryMb: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  stdoutBytes: number;
-  stderrBytes: number;
-  warm: boolean;
-}
+export type { CallMetrics } from "tool-runtime";
+import type { CallMetrics } from "tool-runtime";
 
 export interface PoolStats {
   idle: number;

@@ -13,6 +13,7 @@ import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { type Runtime, type RuntimeConfigInput, RuntimeFactory, testConfig } from "tool-runtime";
+import { mulberry32 } from "../__test__/prng";
 
 const FIXTURES = path.join(__dirname, "..", "__test__", "fixtures");
 const THREAD_TOLERANCE = 2;
@@ -182,16 +183,6 @@ const KINDS: [Kind, number][] = [
   ["abort", 12],
 ];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pickKind(rnd: () => number): Kind {
   const total = KINDS.reduce((s, [, w]) => s + w, 0);

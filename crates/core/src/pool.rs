@@ -78,8 +78,16 @@ impl Pool {
 
     /// A call finished with a worker it took: reuse it, or count it gone.
     pub fn release(&self, worker: Option<Worker>) -> Option<Worker> {
+        let rejected = self.settle(worker, |st| st.busy = st.busy.saturating_sub(1));
+        self.wake.notify_one();
+        rejected
+    }
+
+    /// Updates the counts, makes `worker` idle (unless the pool is closed: then it is handed
+    /// back to be killed) and wakes the calls waiting for a worker.
+    fn settle(&self, worker: Option<Worker>, count: impl FnOnce(&mut PoolState)) -> Option<Worker> {
         let mut st = self.lock();
-        st.busy = st.busy.saturating_sub(1);
+        count(&mut st);
         let rejected = match worker {
             Some(w) if !st.closed => {
                 st.idle.push_back((w, Instant::now()));
@@ -88,7 +96,6 @@ impl Pool {
             other => other,
         };
         drop(st);
-        self.wake.notify_one();
         self.available.notify_waiters();
         rejected
     }
@@ -109,18 +116,7 @@ impl Pool {
 
     /// A started worker finished warming up (or failed to: `None`).
     pub fn started(&self, worker: Option<Worker>) -> Option<Worker> {
-        let mut st = self.lock();
-        st.starting = st.starting.saturating_sub(1);
-        let rejected = match worker {
-            Some(w) if !st.closed => {
-                st.idle.push_back((w, Instant::now()));
-                None
-            }
-            other => other,
-        };
-        drop(st);
-        self.available.notify_waiters();
-        rejected
+        self.settle(worker, |st| st.starting = st.starting.saturating_sub(1))
     }
 
     /// Idle workers above `minIdle` that waited longer than `idleTimeoutMs`.
