@@ -90,6 +90,8 @@ for (const runtimeType of RUNTIMES) {
             const out = (await rt.executeTool("readEnv", `pe-${i}`, { names }, env)) as any;
             assert.deepEqual(out.env, { TOOL_RUNTIME_TEST_SECRET: null, API_KEY: `k${i}`, ONLY_FIRST: i === 0 ? "x" : null }, `call ${i}`);
             const expected = i === 0 ? ["API_KEY", "HOME", "LANG", "ONLY_FIRST", "PATH", "TMPDIR"] : ["API_KEY", "HOME", "LANG", "PATH", "TMPDIR"];
+            if (runtimeType === "bun") expected.push("BUN_RUNTIME_TRANSPILER_CACHE_PATH");
+            expected.sort();
             assert.deepEqual(out.all, expected, `call ${i}`);
           }
         } finally {

@@ -504,6 +504,11 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
     env.insert("HOME".into(), tmp.display().to_string());
     env.insert("TMPDIR".into(), tmp.display().to_string());
     env.insert("LANG".into(), "C.UTF-8".into());
+    if inner.config.runtime_type == RuntimeType::Bun {
+        // Bun would otherwise make a transpiler cache in every call's fresh HOME on start
+        // (0.5 ms), one that no later call can use.
+        env.insert("BUN_RUNTIME_TRANSPILER_CACHE_PATH".into(), "0".into());
+    }
     if !inner.policy.env.is_none() {
         for (k, v) in std::env::vars() {
             // Loader and runtime injection variables never pass, even under --allow-env.
