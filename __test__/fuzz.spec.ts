@@ -231,6 +231,8 @@ function expectation(c: Case): Expect {
   let lone = false;
   for (const [k, v] of Object.entries(c.env ?? {})) {
     if (!envNameValid(k) || /[\0\r\n]/.test(v)) return { kind: "invalid" };
+    // Locale variables must look like a locale name (node crashes on some that do not).
+    if ((k === "LANG" || k === "LANGUAGE" || k.startsWith("LC_")) && !/^[A-Za-z0-9_.@:+-]*$/.test(v)) return { kind: "invalid" };
     if (hasLoneSurrogate(v)) lone = true;
   }
   if (lone) return { kind: "maybe-invalid" };

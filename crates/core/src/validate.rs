@@ -84,7 +84,20 @@ pub fn validate_env_value(name: &str, value: &str) -> Result<()> {
             "environment variable {name} has a NUL, CR or LF character in its value"
         )));
     }
+    // Node 20 crashes (SIGSEGV in ICU) on some malformed locale names; locale variables must
+    // look like one (`en_US.UTF-8`, `C`, `de_DE@euro`, `en:fr` for LANGUAGE).
+    if is_locale_variable(name)
+        && !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-' | ':' | '+'))
+    {
+        return Err(Error::invalid_argument(format!(
+            "environment variable {name} is not a locale name (letters, digits and _ . @ - : + only)"
+        )));
+    }
     Ok(())
+}
+
+fn is_locale_variable(name: &str) -> bool {
+    name == "LANG" || name == "LANGUAGE" || name.starts_with("LC_")
 }
 
 pub fn validate_env(env: &BTreeMap<String, String>) -> Result<()> {
@@ -132,5 +145,9 @@ mod tests {
         assert!(validate_env_value("A", "x\0").is_err());
         assert!(validate_env_value("A", "x\r").is_err());
         assert!(validate_env_value("A", "plain value = ok").is_ok());
+        assert!(validate_env_value("LANG", "en_US.UTF-8").is_ok());
+        assert!(validate_env_value("LANGUAGE", "en:fr").is_ok());
+        assert!(validate_env_value("LANG", " oU'=4!e47(?A>").is_err());
+        assert!(validate_env_value("LC_ALL", "x y").is_err());
     }
 }
