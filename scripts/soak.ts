@@ -41,7 +41,7 @@ function argValue(name: string): number | undefined {
 const SHORT = process.argv.includes("--short");
 const CALLS = argValue("--calls") ?? (SHORT ? 200 : 2000);
 const IN_FLIGHT_PER_RUNTIME = argValue("--in-flight") ?? 8;
-const SEED = argValue("--seed") ?? (Date.now() % 2 ** 31) + 1;
+const SEED = argValue("--seed") ?? (process.env.SOAK_SEED ? Number(process.env.SOAK_SEED) : (Date.now() % 2 ** 31) + 1);
 
 v8.setFlagsFromString("--expose-gc");
 const gc: () => void = vm.runInNewContext("gc");
