@@ -187,6 +187,26 @@ for (const runtimeType of RUNTIMES) {
       }
     });
 
+    it("never reuses a worker whose tool broke the channel; one whose tool threw is reused", async () => {
+      const rt = await faultsRuntime({ runtimeType, pool: { minIdle: 1, maxWorkers: 1, reuse: { maxCallsPerWorker: 100, maxRssMb: 1024 } } });
+      try {
+        await waitIdle(rt, 1);
+        const p1 = await pidOf(rt, "bc-1");
+        await waitIdle(rt, 1);
+        // The twin: a tool that throws leaves its worker healthy, and reused.
+        await assert.rejects(rt.executeTool("fails", "bc-2"), (e: any) => e.code === "ERR_TOOL_FAILED");
+        await waitIdle(rt, 1);
+        assert.equal(await pidOf(rt, "bc-3"), p1, "a worker whose tool threw was not reused");
+        await waitIdle(rt, 1);
+        await assert.rejects(rt.executeToolWithTimeout("closeChannel", "bc-4", {}, {}, 5000), (e: any) => typeof e.code === "string");
+        await waitIdle(rt, 1);
+        assert.notEqual(await pidOf(rt, "bc-5"), p1, "the worker whose tool closed fd 3 was reused");
+        assert.deepEqual(await waitPidsGone([p1]), []);
+      } finally {
+        await rt.close();
+      }
+    });
+
     it("applies cpuTimeLimitMs to each call on a reused worker, not to the worker's lifetime", async () => {
       const rt = await faultsRuntime({
         runtimeType,

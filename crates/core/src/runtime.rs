@@ -360,14 +360,18 @@ impl Runtime {
         let state = Arc::new(CallState::default());
         {
             let inner = inner.clone();
-            let call = call.clone();
-            let state = state.clone();
-            let env = opts.env;
-            let want_metrics = opts.metrics;
+            let job = CallJob {
+                call: call.clone(),
+                frame,
+                env: opts.env,
+                state: state.clone(),
+                limits,
+                want_metrics: opts.metrics,
+            };
             inner.clone().tracker.spawn(async move {
                 // The slot is held until the call's process is done with, not just answered.
                 let _permit = permit;
-                let r = run_with_retries(&inner, &call, frame, &env, cancel_rx, &state, limits, want_metrics).await;
+                let r = run_with_retries(&inner, &job, cancel_rx).await;
                 let _ = result_tx.send(r);
             });
         }
@@ -440,17 +444,23 @@ fn make_private_dir_in(base: &Path, prefix: &str) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("could not create a unique temp directory"))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_with_retries(
-    inner: &Arc<Inner>,
-    call: &CallId,
+/// Everything one call carries through its attempts.
+struct CallJob {
+    call: CallId,
+    /// The encoded call frame.
     frame: Arc<Vec<u8>>,
-    env: &BTreeMap<String, String>,
-    mut cancel_rx: watch::Receiver<Option<CancelReason>>,
-    state: &Arc<CallState>,
+    env: BTreeMap<String, String>,
+    state: Arc<CallState>,
     limits: Limits,
     want_metrics: bool,
+}
+
+async fn run_with_retries(
+    inner: &Arc<Inner>,
+    job: &CallJob,
+    mut cancel_rx: watch::Receiver<Option<CancelReason>>,
 ) -> Result<CallOutcome> {
+    let call = &job.call;
     let cfg = &inner.config;
     let initial = Duration::from_millis(cfg.backoff_initial_interval_ms);
     let max = Duration::from_millis(cfg.backoff_max_interval_ms);
@@ -466,12 +476,11 @@ async fn run_with_retries(
     let mut attempts = 0u32;
     loop {
         attempts += 1;
-        let failure =
-            match attempt(inner, call, frame.clone(), env, cancel_rx.clone(), state, limits, want_metrics).await {
-                Ok(v) => return Ok(v),
-                Err(CallError::Final(e)) => return Err(e),
-                Err(CallError::Start(f)) => f,
-            };
+        let failure = match attempt(inner, job, cancel_rx.clone()).await {
+            Ok(v) => return Ok(v),
+            Err(CallError::Final(e)) => return Err(e),
+            Err(CallError::Start(f)) => f,
+        };
         // Jitter must not push a delay outside the configured bounds.
         let delay = delays.next().unwrap_or(max).clamp(initial, max);
         if first.elapsed() + delay > max_elapsed {
@@ -613,17 +622,13 @@ fn spawn_worker(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn attempt(
     inner: &Arc<Inner>,
-    call: &CallId,
-    frame: Arc<Vec<u8>>,
-    call_env: &BTreeMap<String, String>,
+    job: &CallJob,
     mut cancel_rx: watch::Receiver<Option<CancelReason>>,
-    state: &Arc<CallState>,
-    limits: Limits,
-    want_metrics: bool,
 ) -> std::result::Result<CallOutcome, CallError> {
+    let CallJob { call, frame, env: call_env, state, limits, want_metrics } = job;
+    let (limits, want_metrics) = (*limits, *want_metrics);
     // A warm worker when one is idle; else a fresh one, counted in the pool while there is
     // room under maxWorkers; else wait for one (the deadline and the abort signal still apply).
     let mut warm = None;
@@ -695,7 +700,7 @@ async fn attempt(
     state.watch(&worker);
     worker.watch_started(state.started.clone());
     worker.measure = want_metrics;
-    worker.send(frame);
+    worker.send(frame.clone());
     let result = worker.run(call, &mut cancel_rx).await;
     let reusable = |w: &mut Worker| -> bool {
         let Some(reuse) = inner.pool.as_ref().and_then(|p| p.cfg.reuse.as_ref()) else { return false };
@@ -721,15 +726,9 @@ async fn attempt(
             Err(CallError::Final(Error::Aborted { call: c, reason: Some(r), started }))
         }
         Err(CallError::Final(e)) => {
-            // A tool that threw leaves a healthy process behind; anything else does not.
-            let healthy = matches!(
-                e,
-                Error::ToolFailed { .. }
-                    | Error::ToolNotFound { .. }
-                    | Error::InvalidOutput { .. }
-                    | Error::OutputTooLarge { .. }
-            ) && !matches!(&e, Error::InvalidOutput { reason, .. } if reason.starts_with("garbage") || reason.starts_with("the result channel"))
-                && !matches!(e, Error::OutputTooLarge { .. });
+            // A tool that threw leaves a healthy process behind; anything the supervisor had to
+            // stop (a limit, garbage, a closed channel, an oversized answer) does not.
+            let healthy = worker.answered;
             if healthy {
                 finish(inner, worker, pooled, &reusable);
             } else {

@@ -120,6 +120,9 @@ pub struct Worker {
     cpu_base_ms: u64,
     /// The current call asked for metrics.
     pub measure: bool,
+    /// The harness answered the current call itself (a result, or the tool's own failure):
+    /// the process is as healthy as before it. False for anything the supervisor had to stop.
+    pub answered: bool,
     proxy: Option<ProxyHandle>,
     /// Index of the first network event of the current call.
     events_start: usize,
@@ -200,6 +203,7 @@ impl Worker {
             started_flag: None,
             cpu_base_ms: 0,
             measure: false,
+            answered: false,
             proxy,
             events_start: 0,
             last_env: None,
@@ -370,6 +374,7 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         self.calls += 1;
+        self.answered = false;
         // Limits and figures are per call, also on a worker that served calls before. Only
         // measured when something needs them: walking /proc on every call of a reused worker
         // would cost more than the call.
@@ -461,7 +466,10 @@ impl Worker {
                                 exit: self.exit_info(),
                             });
                         }
-                        Ok(Frame::NotFound { available }) => return Event::Fail(Error::ToolNotFound { call: call.clone(), available }),
+                        Ok(Frame::NotFound { available }) => {
+                            self.answered = true;
+                            return Event::Fail(Error::ToolNotFound { call: call.clone(), available });
+                        }
                         Ok(Frame::Ok(raw)) => {
                             if raw.len() > max_output {
                                 return Event::Fail(Error::OutputTooLarge { call: call.clone(), limit: max_output as u64, size: raw.len() as u64 });
@@ -469,9 +477,13 @@ impl Worker {
                             return Event::Output(protocol::wrap_output(&raw));
                         }
                         Ok(Frame::Err(cause)) => {
+                            self.answered = true;
                             return Event::Fail(Error::ToolFailed { call: call.clone(), cause, denied_hosts: self.denied_hosts() })
                         }
-                        Ok(Frame::BadOutput { reason }) => return Event::Fail(Error::InvalidOutput { call: call.clone(), reason }),
+                        Ok(Frame::BadOutput { reason }) => {
+                            self.answered = true;
+                            return Event::Fail(Error::InvalidOutput { call: call.clone(), reason });
+                        }
                         Err(reason) => return Event::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("garbage on the result channel: {reason}") }),
                     },
                     Ok(None) => return Event::Closed,
