@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::config::RuntimeType;
 use crate::error::{Error, Result};
 
+/// The `PATH` of every child: nothing of the host's own `PATH` leaks in, and `--allow-run=NAME`
+/// looks names up here.
+pub const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 /// Where the embedding suggests looking before `PATH`.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeHints {

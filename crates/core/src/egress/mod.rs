@@ -29,7 +29,6 @@
 //! Every destination asked for is recorded as a [`NetEvent`] (with live byte counts), so a
 //! call can report the hosts it was refused and an audit of what it reached.
 
-mod fdpass;
 mod http;
 mod resolve;
 mod rules;
@@ -51,7 +50,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use fdpass::{bind_loopback_listener, listener_from_fd, recv_fd, send_fd};
+pub use crate::fdpass::{bind_loopback_listener, listener_from_fd, recv_fd, send_fd};
 pub use resolve::Resolver;
 pub use rules::{special_class, Denial, Host, Naming, NetRules};
 

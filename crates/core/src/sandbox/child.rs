@@ -213,8 +213,8 @@ impl ChildSandbox {
             loopback_up();
             if self.proxy_listener {
                 use std::os::fd::{AsFd, BorrowedFd};
-                let listener = crate::egress::bind_loopback_listener(crate::egress::PROXY_PORT)?;
-                crate::egress::send_fd(BorrowedFd::borrow_raw(crate::supervisor::CHANNEL_FD), listener.as_fd())?;
+                let listener = crate::fdpass::bind_loopback_listener(crate::egress::PROXY_PORT)?;
+                crate::fdpass::send_fd(BorrowedFd::borrow_raw(crate::fdpass::CHANNEL_FD), listener.as_fd())?;
                 // `listener` is close-on-exec: only the host keeps it.
                 drop(listener);
             }

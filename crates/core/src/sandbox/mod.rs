@@ -223,7 +223,7 @@ impl RuntimeSandbox {
                     let path = rules::resolve_program(p).ok_or_else(|| {
                         Error::invalid_config(format!(
                             "--allow-run={p}: no such program on {}",
-                            crate::runtime::BASE_PATH
+                            crate::locate::BASE_PATH
                         ))
                     })?;
                     rules.grant_except(&path, AccessFs::Execute | AccessFs::ReadFile, &deny_run, file_rights);

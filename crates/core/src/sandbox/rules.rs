@@ -209,7 +209,7 @@ pub fn resolve_program(name: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return std::fs::canonicalize(p).ok();
     }
-    crate::runtime::BASE_PATH
+    crate::locate::BASE_PATH
         .split(':')
         .map(|d| Path::new(d).join(name))
         .find(|c| crate::locate::is_executable_file(c))

@@ -1,11 +1,14 @@
-//! Moving the proxy's listening socket from the child's network namespace to the host: the
-//! child binds it between fork and exec ([`bind_loopback_listener`]) and sends it over the
+//! File descriptors between the host and a tool's process: the channel's fd number, and moving
+//! the proxy's listening socket from the child's network namespace to the host: the child binds it between fork and exec ([`bind_loopback_listener`]) and sends it over the
 //! channel socket ([`send_fd`]); the host receives it ([`recv_fd`]) and serves it
 //! ([`listener_from_fd`]). The child-side functions only make syscalls (no allocation, no
 //! locks), so they are safe to call in `pre_exec`.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// The fd on which the harness finds its channel to the host.
+pub const CHANNEL_FD: RawFd = 3;
 
 /// A TCP socket listening on `127.0.0.1:port` in the caller's network namespace, with
 /// `SOCK_CLOEXEC` (the runtime exec'd afterwards does not inherit it). Async-signal-safe.
