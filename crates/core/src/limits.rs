@@ -48,8 +48,18 @@ pub struct LimitSupport {
 
 #[derive(Debug, Clone)]
 enum Backend {
-    V2 { base: PathBuf },
-    V1 { memory: Option<PathBuf>, pids: Option<PathBuf>, cpuacct: Option<PathBuf> },
+    /// cgroup v2, with the controllers that could be enabled below our base (CPU time is read
+    /// from `cpu.stat`, which every v2 group has).
+    V2 {
+        base: PathBuf,
+        memory: bool,
+        pids: bool,
+    },
+    V1 {
+        memory: Option<PathBuf>,
+        pids: Option<PathBuf>,
+        cpuacct: Option<PathBuf>,
+    },
     None,
 }
 
@@ -62,9 +72,12 @@ fn backend() -> &'static Backend {
 /// The mechanism behind each limit on this machine.
 pub fn support() -> LimitSupport {
     match backend() {
-        Backend::V2 { .. } => {
-            LimitSupport { memory: "cgroup-v2", cpu: "cgroup-v2", processes: "cgroup-v2", file_size: "rlimit" }
-        }
+        Backend::V2 { memory, pids, .. } => LimitSupport {
+            memory: if *memory { "cgroup-v2" } else { "watchdog" },
+            cpu: "cgroup-v2",
+            processes: if *pids { "cgroup-v2" } else { "watchdog" },
+            file_size: "rlimit",
+        },
         Backend::V1 { memory, pids, cpuacct } => LimitSupport {
             memory: if memory.is_some() { "cgroup-v1" } else { "watchdog" },
             cpu: if cpuacct.is_some() { "cgroup-v1" } else { "watchdog" },
@@ -103,21 +116,23 @@ fn make_base(mount: &Path, own: &str) -> Option<PathBuf> {
 }
 
 fn probe() -> Backend {
-    // cgroup v2, delegated: the memory and pids controllers are enabled for our subtree.
+    // cgroup v2, delegated to us: each controller we want is enabled on its own, so one the
+    // kernel refuses (not delegated, or absent) does not take the others down with it.
     if let Some(own) = own_cgroup("") {
         let mount = Path::new("/sys/fs/cgroup");
         let unified =
             if mount.join("cgroup.controllers").exists() { mount.to_path_buf() } else { mount.join("unified") };
         let dir = unified.join(own.trim_start_matches('/'));
         let ctrls = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-        let has = |c: &str| ctrls.split_whitespace().any(|x| x == c);
-        if has("memory") && has("pids") {
+        let offered: Vec<&str> = ctrls.split_whitespace().collect();
+        if offered.contains(&"memory") || offered.contains(&"pids") {
             if let Some(base) = make_base(&unified, &own) {
-                // Controllers must be enabled for the groups we create below the base.
-                let _ = std::fs::write(base.join("cgroup.subtree_control"), "+memory +pids +cpu");
-                let sub = std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
-                if sub.contains("memory") && sub.contains("pids") {
-                    return Backend::V2 { base };
+                let control = base.join("cgroup.subtree_control");
+                let enabled = enable_each(&["memory", "pids", "cpu"], |c| std::fs::write(&control, format!("+{c}")));
+                let memory = enabled.contains(&"memory");
+                let pids = enabled.contains(&"pids");
+                if memory || pids {
+                    return Backend::V2 { base, memory, pids };
                 }
             }
         }
@@ -135,6 +150,12 @@ fn probe() -> Backend {
         return Backend::None;
     }
     Backend::V1 { memory, pids, cpuacct }
+}
+
+/// Enables each controller with its own write (the kernel rejects a whole multi-controller
+/// write when any one of them fails) and returns those that took.
+fn enable_each<'a>(wanted: &[&'a str], mut write: impl FnMut(&str) -> io::Result<()>) -> Vec<&'a str> {
+    wanted.iter().copied().filter(|c| write(c).is_ok()).collect()
 }
 
 /// Threads per process the task limit allows for: `maxProcesses` counts processes, while the
@@ -182,20 +203,20 @@ impl CallGroup {
         };
         match backend() {
             Backend::None => return Ok(None),
-            Backend::V2 { base } => {
+            Backend::V2 { base, memory, pids } => {
                 let d = mk(base)?;
                 g.dirs.push(d.clone());
                 g.v2 = true;
-                if let Some(mb) = limits.memory_limit_mb {
+                if let (true, Some(mb)) = (*memory, limits.memory_limit_mb) {
                     std::fs::write(d.join("memory.max"), (mb * 1024 * 1024).to_string())?;
                     let _ = std::fs::write(d.join("memory.swap.max"), "0");
+                    g.memory = Some(d.clone());
                 }
-                if let Some(n) = limits.max_processes {
+                if let (true, Some(n)) = (*pids, limits.max_processes) {
                     std::fs::write(d.join("pids.max"), (n * tasks_per_process()).to_string())?;
+                    g.pids = Some(d.clone());
                 }
                 g.procs.push(open_write(&d.join("cgroup.procs"))?);
-                g.memory = Some(d.clone());
-                g.pids = Some(d.clone());
                 g.cpu = Some(d);
             }
             Backend::V1 { memory, pids, cpuacct } => {
@@ -232,15 +253,6 @@ impl CallGroup {
     /// The open `cgroup.procs` files the child writes its pid to.
     pub fn procs_fds(&self) -> Vec<std::os::fd::RawFd> {
         self.procs.iter().map(|f| f.as_raw_fd()).collect()
-    }
-
-    /// Changes the memory limit of a running group (a warm worker taking a call with its own
-    /// limit).
-    pub fn set_memory_limit(&self, mb: u64) {
-        if let Some(d) = &self.memory {
-            let file = if self.v2 { "memory.max" } else { "memory.limit_in_bytes" };
-            let _ = std::fs::write(d.join(file), (mb * 1024 * 1024).to_string());
-        }
     }
 
     /// Moves the calling (forked) process into the groups.
@@ -315,32 +327,61 @@ impl CallGroup {
     }
 
     /// Kills every process in the group and removes the groups once they are empty.
-    pub async fn destroy(self) {
-        if self.v2 {
-            if let Some(d) = self.dirs.first() {
-                let _ = std::fs::write(d.join("cgroup.kill"), "1");
-            }
-        }
+    pub async fn destroy(mut self) {
+        self.kill_all();
         for _ in 0..50 {
             let pids = self.pids();
             if pids.is_empty() {
                 break;
             }
-            for p in pids {
-                unsafe {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
+            self.kill_all();
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        for d in &self.dirs {
+        for d in std::mem::take(&mut self.dirs) {
             for _ in 0..20 {
-                if std::fs::remove_dir(d).is_ok() || !d.exists() {
+                if std::fs::remove_dir(&d).is_ok() || !d.exists() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
+    }
+
+    fn kill_all(&self) {
+        if self.v2 {
+            if let Some(d) = self.dirs.first() {
+                let _ = std::fs::write(d.join("cgroup.kill"), "1");
+            }
+        }
+        for p in self.pids() {
+            // SAFETY: kill(2) takes plain integers; a pid that is gone is an error we ignore.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for CallGroup {
+    /// A group dropped without [`CallGroup::destroy`] (a worker dropped on an unusual path):
+    /// kill its members now and remove the directories once the kernel has emptied them, off
+    /// the caller's thread.
+    fn drop(&mut self) {
+        if self.dirs.is_empty() {
+            return;
+        }
+        self.kill_all();
+        let dirs = std::mem::take(&mut self.dirs);
+        let _ = std::thread::Builder::new().name("tool-runtime-cgroup-cleanup".into()).spawn(move || {
+            for d in dirs {
+                for _ in 0..100 {
+                    if std::fs::remove_dir(&d).is_ok() || !d.exists() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        });
     }
 }
 
@@ -414,6 +455,17 @@ impl Rlimits {
     }
 }
 
+fn page_size() -> u64 {
+    // SAFETY: sysconf takes an integer name and returns an integer.
+    (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64
+}
+
+/// Resident memory of one process, in bytes (one read of `/proc/<pid>/statm`).
+pub fn process_rss_bytes(pid: i32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    Some(statm.split_whitespace().nth(1)?.parse::<u64>().ok()? * page_size())
+}
+
 /// Resident memory and CPU time of a process tree, from /proc (the watchdog's view when no
 /// cgroup holds the tree).
 #[derive(Debug, Default, Clone, Copy)]
@@ -425,7 +477,7 @@ pub struct TreeSample {
 
 pub fn sample_tree(root: i32) -> TreeSample {
     let mut s = TreeSample::default();
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    let page = page_size();
     let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let mut stack = vec![root];
     let mut seen = 0;
@@ -472,6 +524,22 @@ mod tests {
         assert_eq!(format_u64(0, &mut b), b"0");
         let mut b = [0u8; 20];
         assert_eq!(format_u64(4_194_304, &mut b), b"4194304");
+    }
+
+    #[test]
+    fn each_cgroup_controller_is_enabled_on_its_own() {
+        // A kernel that refuses `cpu` (not delegated) must still give us memory and pids.
+        let mut writes = Vec::new();
+        let enabled = enable_each(&["memory", "pids", "cpu"], |c| {
+            writes.push(c.to_string());
+            if c == "cpu" {
+                Err(io::Error::from_raw_os_error(libc::ENOENT))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(enabled, vec!["memory", "pids"]);
+        assert_eq!(writes, vec!["memory", "pids", "cpu"]);
     }
 
     #[test]
