@@ -183,13 +183,21 @@ class Runtime {
     const inputJson = toJson("input", input);
     const configJson = toJson("options.config", options ? options.config : undefined);
     const cleanEnv = checkEnv(env);
-    const callId = this.#native.beginCall();
+    // The call's place in line is taken here, synchronously (before this async function first
+    // awaits), so calls are admitted in the order they were made.
+    const callId = native(() => this.#native.beginCall(toolId, toolExecId));
     // addEventListener rather than onabort: user code may own onabort.
     const onAbort = () => this.#native.cancel(callId);
-    if (signal) signal.addEventListener("abort", onAbort, { once: true });
     let outcome;
+    let running;
     try {
-      outcome = await this.#native.execute(callId, toolId, toolExecId, inputJson, configJson, cleanEnv, timeoutMs, limits);
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
+      running = this.#native.execute(callId, inputJson, configJson, cleanEnv, timeoutMs, limits);
+    } finally {
+      if (running === undefined) this.#native.forgetCall(callId);
+    }
+    try {
+      outcome = await running;
     } catch (e) {
       throw fromNative(e);
     } finally {

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 use tool_runtime_core::config::{self, ConfigPatch, RuntimeConfig, RuntimeType};
 use tool_runtime_core::locate::{self, RuntimeHints};
-use tool_runtime_core::{CallOptions, Error as CoreError, RuntimeFactory};
+use tool_runtime_core::{Admitted, CallOptions, Error as CoreError, RuntimeFactory};
 
 /// Core errors cross the boundary as their JSON description in the message; `index.js` builds
 /// the matching error class from it.
@@ -144,8 +144,15 @@ pub fn limit_support() -> serde_json::Value {
 #[napi]
 pub struct BindingRuntime {
     inner: Arc<tool_runtime_core::Runtime>,
-    calls: Arc<Mutex<HashMap<u32, CancellationToken>>>,
+    calls: Arc<Mutex<HashMap<u32, PendingCall>>>,
     next_call: Mutex<u32>,
+}
+
+/// A call between `beginCall` (its place in line, taken on the JS thread in call order) and
+/// the end of `execute`.
+struct PendingCall {
+    cancel: CancellationToken,
+    admitted: Option<Admitted>,
 }
 
 #[napi]
@@ -175,21 +182,30 @@ impl BindingRuntime {
         serde_json::to_value(self.inner.sandbox_report()).expect("serialises")
     }
 
-    /// Registers a call synchronously, so a cancel that arrives before the call's async body
-    /// runs is never lost.
+    /// Takes the call's place in line, synchronously on the JS thread, so calls are admitted
+    /// in the order they were made; a cancel that arrives before the call's async body runs is
+    /// never lost either. Refuses at once with `ERR_QUEUE_FULL`, `ERR_RUNTIME_CLOSED` or a bad id.
     #[napi]
-    pub fn begin_call(&self) -> u32 {
+    pub fn begin_call(&self, tool_id: String, tool_exec_id: String) -> Result<u32> {
+        let admitted = self.inner.admit(&tool_id, &tool_exec_id).map_err(to_napi)?;
         let mut n = self.next_call.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.wrapping_add(1);
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(*n, CancellationToken::new());
-        *n
+        let pending = PendingCall { cancel: CancellationToken::new(), admitted: Some(admitted) };
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(*n, pending);
+        Ok(*n)
     }
 
     #[napi]
     pub fn cancel(&self, call_id: u32) {
-        if let Some(t) = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id) {
-            t.cancel();
+        if let Some(p) = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id) {
+            p.cancel.cancel();
         }
+    }
+
+    /// Gives up a call begun but never executed (its place in line goes to the next call).
+    #[napi]
+    pub fn forget_call(&self, call_id: u32) {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
     }
 
     /// Idle warm workers and their process ids.
@@ -203,15 +219,22 @@ impl BindingRuntime {
     pub async fn execute(
         &self,
         call_id: u32,
-        tool_id: String,
-        tool_exec_id: String,
         input_json: Option<String>,
         config_json: Option<String>,
         env: Option<HashMap<String, String>>,
         timeout_ms: Option<f64>,
         limits: Option<BindingCallLimits>,
     ) -> Result<BindingOutcome> {
-        let token = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(&call_id).cloned();
+        let (token, admitted) = {
+            let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+            match calls.get_mut(&call_id) {
+                Some(p) => (p.cancel.clone(), p.admitted.take()),
+                None => return Err(to_napi(CoreError::internal(format!("call {call_id} was not begun")))),
+            }
+        };
+        let Some(admitted) = admitted else {
+            return Err(to_napi(CoreError::internal(format!("call {call_id} was already executed"))));
+        };
         let calls = self.calls.clone();
         let _forget = scopeguard(move || {
             calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
@@ -227,12 +250,12 @@ impl BindingRuntime {
             config_json,
             env: env.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
             timeout_ms,
-            cancel: token,
+            cancel: Some(token),
             memory_limit_mb: opt_ms("memoryLimitMb", limits.memory_limit_mb)?,
             cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
             metrics: limits.metrics.unwrap_or(false),
         };
-        let out = self.inner.execute(&tool_id, &tool_exec_id, opts).await.map_err(to_napi)?;
+        let out = self.inner.run(admitted, opts).await.map_err(to_napi)?;
         Ok(BindingOutcome {
             output: out.output_json,
             metrics: out.metrics.map(|m| serde_json::to_value(m).expect("serialises")),

@@ -17,8 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::sandbox::ChildSandbox;
 
-/// The fd on which the harness finds its channel to the host.
-pub const CHANNEL_FD: RawFd = 3;
+pub use crate::fdpass::CHANNEL_FD;
 
 /// The last `cap` bytes a stream produced, and how many it produced in all.
 #[derive(Debug, Default)]
@@ -73,15 +72,62 @@ pub struct Spawned {
     pub child: tokio::process::Child,
     pub pid: i32,
     pub channel: tokio::net::UnixStream,
-    pub stdout: SharedTail,
-    pub stderr: SharedTail,
-    pub capture: Vec<JoinHandle<()>>,
+    pub stdout: Capture,
+    pub stderr: Capture,
     /// The egress proxy's listener, created by the child inside its network namespace.
     pub listener: Option<OwnedFd>,
-    /// Our own handles on the stdout and stderr pipes, to see whether output is still unread.
-    pub pending: Vec<OwnedFd>,
     /// Inode of the child's end of the channel (`/proc/<pid>/fd/3` shows `socket:[inode]`).
     pub channel_inode: u64,
+}
+
+/// One of the child's output streams, drained to its end by a task that keeps the tail.
+pub struct Capture {
+    pub tail: SharedTail,
+    /// Our own handle on the pipe, to see whether output is still unread.
+    fd: Option<OwnedFd>,
+    sync: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Capture {
+    fn start<R: tokio::io::AsyncRead + Unpin + Send + 'static>(r: R, fd: Option<OwnedFd>, cap: usize) -> Capture {
+        let tail = Arc::new(Mutex::new(Tail::new(cap)));
+        let (sync, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(drain(r, tail.clone(), rx));
+        Capture { tail, fd, sync, task: Some(task) }
+    }
+
+    pub fn text(&self) -> String {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner()).text()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+
+    /// Returns once everything written to the stream so far has been read and counted: the
+    /// pipe is empty, and the drain task has answered a round trip (so bytes it took out of
+    /// the pipe just before are in the tail too). Bounded: a stream that never settles (a
+    /// tool still printing) is left as it is after about 100 ms.
+    pub async fn settle(&self) {
+        for _ in 0..50 {
+            if self.fd.as_ref().is_none_or(|fd| unread_bytes(fd) == 0) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.sync.send(tx).is_ok() {
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), rx).await;
+        }
+    }
+
+    /// Waits (bounded) for the stream to end: every process holding its write end is gone.
+    pub async fn finish(&mut self, within: std::time::Duration) {
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(within, t).await;
+        }
+    }
 }
 
 /// Bytes waiting unread in a pipe or socket.
@@ -221,7 +267,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     // blocking receive returns at once.
     let listener = if receive_listener {
         use std::os::fd::AsFd;
-        match crate::egress::recv_fd(parent_end.as_fd()) {
+        match crate::fdpass::recv_fd(parent_end.as_fd()) {
             Ok(fd) => Some(fd),
             Err(e) => {
                 kill_group(pid, libc::SIGKILL);
@@ -234,34 +280,39 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     parent_end.set_nonblocking(true)?;
     let channel = tokio::net::UnixStream::from_std(parent_end)?;
 
-    let stdout = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
-    let stderr = Arc::new(Mutex::new(Tail::new(req.tail_cap)));
-    let mut capture = Vec::new();
-    let mut pending = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        if let Ok(fd) = out.as_fd().try_clone_to_owned() {
-            pending.push(fd);
+    let own_fd = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok();
+    let (stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
+        (Some(out), Some(err)) => {
+            let (out_fd, err_fd) = (own_fd(out.as_fd()), own_fd(err.as_fd()));
+            (Capture::start(out, out_fd, req.tail_cap), Capture::start(err, err_fd, req.tail_cap))
         }
-        capture.push(tokio::spawn(drain(out, stdout.clone())));
-    }
-    if let Some(err) = child.stderr.take() {
-        if let Ok(fd) = err.as_fd().try_clone_to_owned() {
-            pending.push(fd);
-        }
-        capture.push(tokio::spawn(drain(err, stderr.clone())));
-    }
-    Ok(Spawned { child, pid, channel, stdout, stderr, capture, listener, pending, channel_inode })
+        _ => return Err(io::Error::other("the child's output pipes are missing")),
+    };
+    Ok(Spawned { child, pid, channel, stdout, stderr, listener, channel_inode })
 }
 
 /// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.
-async fn drain<R: tokio::io::AsyncRead + Unpin>(mut r: R, tail: SharedTail) {
+/// Between reads it answers `sync` requests: an answer means every byte read before it has
+/// been counted. It ends with the stream.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(
+    mut r: R,
+    tail: SharedTail,
+    mut sync: tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<()>>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => tail.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]),
+        tokio::select! {
+            biased;
+            n = r.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => tail.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]),
+            },
+            Some(ack) = sync.recv() => { let _ = ack.send(()); }
         }
     }
+    // At the end of the stream every byte is counted: a later `settle` finds the task gone
+    // and returns at once.
+    drop(sync);
 }
 
 /// Sends `sig` to every process in the group led by `pgid`. A group that is already gone is

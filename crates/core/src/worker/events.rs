@@ -1,0 +1,170 @@
+//! The frame loop: reads what the harness sends on fd 3 while watching the process, the
+//! deadline/abort signal, the limits and the channel itself.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{CancelReason, Phase, Worker};
+use crate::error::{CallId, Error};
+use crate::protocol::{self, Frame, ReadError};
+use crate::supervisor;
+
+/// What the frame loop produced.
+pub(super) enum Event {
+    Loaded,
+    Pong,
+    Output(String),
+    Fail(Error),
+    Closed,
+    Cancelled(CancelReason),
+}
+
+impl Worker {
+    pub(super) async fn next_event(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+        until_loaded: bool,
+    ) -> Event {
+        let max_output = self.reader.max_frame().saturating_sub(16);
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let watch_limits = self.limits.any_tree_limit();
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A tool may close fd 3 while a duplicate keeps the socket open (bun reads through
+        // one): the host then never sees the end, so it looks at the child's fd 3 itself.
+        let mut channel_check = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_millis(200),
+            Duration::from_millis(200),
+        );
+        channel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let check_channel = !until_loaded && self.channel_inode != 0;
+        let mut channel_suspect = false;
+        loop {
+            tokio::select! {
+                biased;
+                changed = cancel.changed() => {
+                    let reason = if changed.is_err() { CancelReason::Abort } else { (*cancel.borrow()).unwrap_or(CancelReason::Abort) };
+                    return Event::Cancelled(reason);
+                }
+                next = self.reader.next() => match next {
+                    Ok(Some(line)) => {
+                        if let Some(event) = self.on_frame(call, &line, until_loaded, max_output) {
+                            return event;
+                        }
+                    }
+                    Ok(None) => return Event::Closed,
+                    Err(ReadError::TooLarge { seen }) => return Event::Fail(Error::OutputTooLarge { call: call.clone(), limit: max_output as u64, size: seen }),
+                    Err(ReadError::Io(reason)) => {
+                        if self.phase == Phase::Starting {
+                            return Event::Closed;
+                        }
+                        return Event::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("the result channel broke: {reason}") });
+                    }
+                },
+                status = self.child.wait(), if self.exit_status.is_none() => {
+                    // Members of the group may outlive the leader (a grandchild holding the
+                    // channel open): signal them while the group id is still reserved by them.
+                    supervisor::kill_group(self.pid, libc::SIGKILL);
+                    self.exit_status = status.ok();
+                    // What the child wrote before it died is already buffered; a grandchild
+                    // holding the channel open must not keep us waiting for an end.
+                    drain_deadline = Some(tokio::time::Instant::now() + Duration::from_millis(100));
+                }
+                _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
+                    return Event::Closed;
+                }
+                _ = tick.tick(), if watch_limits => {
+                    if let Some(hit) = self.check_limits() {
+                        if self.exit_status.is_none() {
+                            supervisor::kill_group(self.pid, libc::SIGKILL);
+                        }
+                        return Event::Fail(self.limit_error(call, hit));
+                    }
+                }
+                _ = channel_check.tick(), if check_channel && self.exit_status.is_none() => {
+                    // Twice in a row: a process that is exiting (a crash) loses its fds an
+                    // instant before its exit status shows; that is not a closed channel.
+                    let open = supervisor::channel_open_in_child(self.pid, self.channel_inode);
+                    let was_suspect = std::mem::replace(&mut channel_suspect, !open);
+                    if !open && was_suspect {
+                        supervisor::kill_group(self.pid, libc::SIGKILL);
+                        return Event::Fail(Error::InvalidOutput {
+                            call: call.clone(),
+                            reason: "the tool closed the result channel (fd 3)".into(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// One frame from the harness; `None` when the loop goes on.
+    fn on_frame(&mut self, call: &CallId, line: &[u8], until_loaded: bool, max_output: usize) -> Option<Event> {
+        let frame = match protocol::parse_frame(line) {
+            Ok(f) => f,
+            Err(reason) => {
+                return Some(Event::Fail(Error::InvalidOutput {
+                    call: call.clone(),
+                    reason: format!("garbage on the result channel: {reason}"),
+                }))
+            }
+        };
+        Some(match frame {
+            Frame::Hello { .. } => {
+                self.phase = Phase::Running;
+                if let Some(f) = &self.started_flag {
+                    f.store(true, Ordering::SeqCst);
+                }
+                return None;
+            }
+            Frame::Pong => Event::Pong,
+            Frame::Loaded => {
+                self.phase = Phase::Loaded;
+                if !until_loaded {
+                    return None;
+                }
+                Event::Loaded
+            }
+            Frame::LoadError(t) => {
+                if until_loaded {
+                    self.load_error = Some(t);
+                    self.phase = Phase::Loaded;
+                    return Some(Event::Loaded);
+                }
+                Event::Fail(Error::EntrypointFailed {
+                    call: call.clone(),
+                    entrypoint: self.entrypoint.clone(),
+                    message: format!("{}: {}", t.name, t.message),
+                    stack: t.stack,
+                    exit: self.exit_info(),
+                })
+            }
+            Frame::NotFound { available } => {
+                self.answered = true;
+                Event::Fail(Error::ToolNotFound { call: call.clone(), available })
+            }
+            Frame::Ok(raw) => {
+                if raw.len() > max_output {
+                    return Some(Event::Fail(Error::OutputTooLarge {
+                        call: call.clone(),
+                        limit: max_output as u64,
+                        size: raw.len() as u64,
+                    }));
+                }
+                self.answered = true;
+                Event::Output(protocol::wrap_output(&raw))
+            }
+            Frame::Err(cause) => {
+                self.answered = true;
+                Event::Fail(Error::ToolFailed { call: call.clone(), cause, denied_hosts: self.denied_hosts() })
+            }
+            Frame::BadOutput { reason } => {
+                self.answered = true;
+                Event::Fail(Error::InvalidOutput { call: call.clone(), reason })
+            }
+        })
+    }
+}

@@ -1,0 +1,427 @@
+//! One runtime process and everything attached to it: the fd-3 channel, the captured output,
+//! its private temp dir, its cgroup, the egress proxy serving it and the limit watchdog. A cold
+//! call spawns a worker and runs one call on it; the pool spawns workers ahead of time.
+//!
+//! A `Worker` owns its resources: dropping it kills the whole process group, stops the proxy,
+//! and removes the cgroup and the temp dir, whatever path led there. [`Worker::shutdown`] does
+//! the same in order and waits for it (what `close()` waits for).
+
+mod events;
+mod metrics;
+mod watchdog;
+mod writer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::BufReader;
+use tokio::net::unix::OwnedReadHalf;
+use tokio::sync::watch;
+
+use crate::error::{CallId, Error, ExitInfo, ThrownError};
+use crate::limits::{self, CallGroup, Limits};
+use crate::protocol::{self, FrameReader};
+use crate::supervisor::{self, Capture, SpawnRequest};
+
+pub use metrics::CallMetrics;
+use writer::FrameWriter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    Timeout,
+    Abort,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::Timeout => "timeout",
+            CancelReason::Abort => "abort",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy, PartialOrd)]
+pub(crate) enum Phase {
+    Starting,
+    Running,
+    Loaded,
+}
+
+/// How a worker's process failed to get going.
+pub(crate) enum StartFailure {
+    Spawn(std::io::Error),
+    DiedEarly(ExitInfo),
+}
+
+pub(crate) enum CallError {
+    /// Worth retrying on a fresh process (nothing of the tool ran).
+    Start(StartFailure),
+    Final(Error),
+}
+
+/// The egress proxy serving one worker; stopped when dropped.
+struct ProxyHandle {
+    token: tokio_util::sync::CancellationToken,
+    events: crate::egress::EventLog,
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+pub(crate) type EgressRules = (Arc<crate::egress::NetRules>, Arc<crate::egress::Resolver>);
+
+pub(crate) struct WorkerSpec {
+    /// The worker may serve several calls (a reuse pool).
+    pub reusable: bool,
+    /// Rules and resolver of the egress proxy, when the policy lists hosts.
+    pub egress: Option<EgressRules>,
+    pub request: SpawnRequest,
+    pub entrypoint: String,
+    pub tmp: tempfile::TempDir,
+    pub limits: Limits,
+    pub group_name: String,
+    pub max_output: usize,
+}
+
+/// Peaks and baselines the watchdog keeps for the current call.
+#[derive(Default)]
+struct Usage {
+    /// Peaks seen by sampling when no cgroup measures the tree.
+    sampled_peak_rss: u64,
+    sampled_cpu_ms: u64,
+    /// CPU time used before the current call (a reused worker's earlier calls).
+    cpu_base_ms: u64,
+    /// Output bytes of earlier calls on the same worker.
+    stdout_base: u64,
+    stderr_base: u64,
+}
+
+pub(crate) struct Worker {
+    child: tokio::process::Child,
+    pid: i32,
+    /// Set once the leader's exit status was collected: from then on its process group id may
+    /// be reused, so the group is never signalled again.
+    exit_status: Option<std::process::ExitStatus>,
+    reader: FrameReader<BufReader<OwnedReadHalf>>,
+    writer: FrameWriter,
+    stdout: Capture,
+    stderr: Capture,
+    tmp: tempfile::TempDir,
+    entrypoint: String,
+    group: Option<CallGroup>,
+    proxy: Option<ProxyHandle>,
+    phase: Phase,
+    load_error: Option<ThrownError>,
+    /// The limits the process was started with (fixed: node's heap cap, the CPU rlimit).
+    limits: Limits,
+    usage: Usage,
+    calls: u32,
+    channel_inode: u64,
+    /// Set when the harness says hello: the call's process is running.
+    started_flag: Option<Arc<AtomicBool>>,
+    /// The current call asked for metrics.
+    measure: bool,
+    /// The harness answered the current call itself (a result, or the tool's own failure):
+    /// the process is as healthy as before it. False for anything the supervisor had to stop.
+    answered: bool,
+    /// Index of the first network event of the current call.
+    events_start: usize,
+    /// The environment last sent to a warm worker, to skip resending it unchanged.
+    last_env: Option<String>,
+    warm: bool,
+}
+
+impl Worker {
+    pub fn spawn(mut spec: WorkerSpec) -> Result<Worker, CallError> {
+        let group = CallGroup::create(&spec.limits, &spec.group_name)
+            .map_err(|e| CallError::Final(Error::internal(format!("cannot create the call's cgroup: {e}"))))?;
+        spec.request.cgroup_procs = group.as_ref().map(|g| g.procs_fds()).unwrap_or_default();
+        spec.request.rlimits = Some(limits::Rlimits::from_limits(&spec.limits, !spec.reusable));
+        // On failure `group` and `spec.tmp` are dropped: both clean up after themselves.
+        let spawned = supervisor::spawn(spec.request).map_err(|e| CallError::Start(StartFailure::Spawn(e)))?;
+        let supervisor::Spawned { child, pid, channel, stdout, stderr, listener, channel_inode } = spawned;
+        let (rd, wr) = channel.into_split();
+        let mut worker = Worker {
+            child,
+            pid,
+            exit_status: None,
+            reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 16),
+            writer: FrameWriter::new(wr),
+            stdout,
+            stderr,
+            tmp: spec.tmp,
+            entrypoint: spec.entrypoint,
+            group,
+            proxy: None,
+            phase: Phase::Starting,
+            load_error: None,
+            limits: spec.limits,
+            usage: Usage::default(),
+            calls: 0,
+            channel_inode,
+            started_flag: None,
+            measure: false,
+            answered: false,
+            events_start: 0,
+            last_env: None,
+            warm: false,
+        };
+        if let (Some(fd), Some((rules, resolver))) = (listener, spec.egress) {
+            // A failure here drops `worker`, which kills the process just started.
+            let listener = crate::egress::listener_from_fd(fd)
+                .map_err(|e| CallError::Final(Error::internal(format!("egress proxy listener: {e}"))))?;
+            let proxy = Arc::new(crate::egress::EgressProxy::new(rules, resolver));
+            let events = proxy.events();
+            let token = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(proxy.serve(listener, token.clone()));
+            worker.proxy = Some(ProxyHandle { token, events });
+        }
+        Ok(worker)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The call's private temp dir.
+    pub fn tmp(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn calls(&self) -> u32 {
+        self.calls
+    }
+
+    /// Whether the harness answered the last call itself (the process is healthy).
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    /// Sends a frame after every frame sent before it, without waiting for the child to read
+    /// (a large input must not block the frame loop).
+    pub fn send(&mut self, frame: &[u8]) {
+        self.writer.send(frame);
+    }
+
+    /// Sends the call's environment unless this worker already has exactly that one.
+    pub fn send_env(&mut self, env_json: String) {
+        if self.last_env.as_deref() == Some(env_json.as_str()) {
+            return;
+        }
+        self.writer.send(format!("env {env_json}\n").as_bytes());
+        self.last_env = Some(env_json);
+    }
+
+    /// Prepares the worker for the call about to be sent: metrics wanted, the `started` flag
+    /// to set (at once for a warm worker), whether it came from the pool.
+    pub fn begin_call(&mut self, started: Arc<AtomicBool>, measure: bool, warm: bool) {
+        if self.phase >= Phase::Running {
+            started.store(true, Ordering::SeqCst);
+        }
+        self.started_flag = Some(started);
+        self.measure = measure;
+        self.warm = warm;
+    }
+
+    /// The tails of the child's stdout and stderr, shared with whoever wants a snapshot while
+    /// the call runs (a timeout reports them).
+    pub fn tails(&self) -> (supervisor::SharedTail, supervisor::SharedTail) {
+        (self.stdout.tail.clone(), self.stderr.tail.clone())
+    }
+
+    fn exit_info(&self) -> ExitInfo {
+        let mut exit = ExitInfo { stdout: self.stdout.text(), stderr: self.stderr.text(), ..ExitInfo::default() };
+        if let Some(st) = self.exit_status {
+            use std::os::unix::process::ExitStatusExt;
+            exit.exit_code = st.code();
+            exit.signal = st.signal().map(supervisor::signal_name);
+        }
+        exit
+    }
+
+    /// Reads frames until the worker has loaded the entrypoint (pool warm-up).
+    pub async fn wait_ready(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+    ) -> Result<(), CallError> {
+        use events::Event;
+        let mut pinged = false;
+        loop {
+            if self.phase == Phase::Loaded && !pinged {
+                if self.load_error.is_some() {
+                    return Ok(());
+                }
+                self.writer.send(&protocol::encode_ping());
+                pinged = true;
+            }
+            match self.next_event(call, cancel, true).await {
+                Event::Loaded => {}
+                Event::Pong => return Ok(()),
+                Event::Output(_) => return Err(CallError::Final(Error::internal("a result arrived before any call"))),
+                Event::Fail(e) => return Err(CallError::Final(e)),
+                Event::Closed => return Err(self.closed_error(call).await),
+                Event::Cancelled(r) => {
+                    return Err(CallError::Final(Error::Aborted {
+                        call: call.clone(),
+                        reason: Some(r.as_str().into()),
+                        started: false,
+                    }))
+                }
+            }
+        }
+    }
+
+    /// Runs one call whose frames were already sent, until its outcome.
+    pub async fn run(
+        &mut self,
+        call: &CallId,
+        cancel: &mut watch::Receiver<Option<CancelReason>>,
+    ) -> Result<String, CallError> {
+        use events::Event;
+        self.calls += 1;
+        self.answered = false;
+        self.events_start = self.proxy.as_ref().map(|p| p.events.len()).unwrap_or(0);
+        self.reset_usage();
+        match self.next_event(call, cancel, false).await {
+            Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
+            Event::Output(o) => Ok(o),
+            Event::Fail(e) => Err(CallError::Final(e)),
+            Event::Closed => Err(self.closed_error(call).await),
+            Event::Cancelled(r) => Err(CallError::Final(Error::Aborted {
+                call: call.clone(),
+                reason: Some(r.as_str().into()),
+                started: self.phase >= Phase::Running,
+            })),
+        }
+    }
+
+    /// A load error seen during warm-up, reported to the call that takes this worker.
+    pub fn take_load_error(&mut self, call: &CallId) -> Option<Error> {
+        self.load_error.take().map(|t| Error::EntrypointFailed {
+            call: call.clone(),
+            entrypoint: self.entrypoint.clone(),
+            message: format!("{}: {}", t.name, t.message),
+            stack: t.stack,
+            exit: self.exit_info(),
+        })
+    }
+
+    /// Waits until what the tool printed before its result has been read and counted, so the
+    /// byte counts in the metrics are complete.
+    pub async fn settle_output(&self) {
+        tokio::join!(self.stdout.settle(), self.stderr.settle());
+    }
+
+    /// The channel ended without a result: collect the exit status and output, and decide what
+    /// kind of failure it was.
+    async fn closed_error(&mut self, call: &CallId) -> CallError {
+        if self.exit_status.is_none() {
+            // A tool may close fd 3 and keep running: nothing of the group survives this. The
+            // group is signalled before the leader is reaped, while its id is still reserved.
+            let exited = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await;
+            match exited {
+                Ok(status) => {
+                    supervisor::kill_group(self.pid, libc::SIGKILL);
+                    self.exit_status = status.ok();
+                }
+                Err(_) => {
+                    supervisor::kill_group(self.pid, libc::SIGKILL);
+                    self.exit_status = self.child.wait().await.ok();
+                }
+            }
+        }
+        self.stdout.finish(Duration::from_millis(500)).await;
+        self.stderr.finish(Duration::from_millis(500)).await;
+        if let Some(hit) = self.check_limits_after_exit() {
+            return CallError::Final(self.limit_error(call, hit));
+        }
+        let exit = self.exit_info();
+        match self.phase {
+            Phase::Starting => CallError::Start(StartFailure::DiedEarly(exit)),
+            Phase::Running => CallError::Final(Error::EntrypointFailed {
+                call: call.clone(),
+                entrypoint: self.entrypoint.clone(),
+                message: "the process exited while loading the entrypoint".into(),
+                stack: None,
+                exit,
+            }),
+            Phase::Loaded => CallError::Final(Error::ProcessExited { call: call.clone(), exit }),
+        }
+    }
+
+    /// Connections of the current call through the egress proxy.
+    pub fn net_events(&self) -> Vec<crate::egress::NetEvent> {
+        self.proxy.as_ref().map(|p| p.events.since(self.events_start)).unwrap_or_default()
+    }
+
+    /// Destinations the egress proxy refused during the current call.
+    pub fn denied_hosts(&self) -> Vec<String> {
+        crate::egress::denied_hosts(&self.net_events())
+    }
+
+    /// Resident memory of the worker process itself, in MB (one /proc read: this runs per call).
+    pub fn rss_mb(&self) -> u64 {
+        limits::process_rss_bytes(self.pid).unwrap_or(0) / (1024 * 1024)
+    }
+
+    pub fn is_alive(&mut self) -> bool {
+        self.exit_status.is_none() && matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the process group and waits until everything the worker held is released: the
+    /// process reaped, the proxy stopped, the cgroup removed, the output drained.
+    pub async fn shutdown(mut self) {
+        self.proxy.take();
+        if self.exit_status.is_none() {
+            supervisor::kill_group(self.pid, libc::SIGKILL);
+            self.exit_status = Some(self.child.wait().await.unwrap_or_else(|_| {
+                use std::os::unix::process::ExitStatusExt;
+                std::process::ExitStatus::from_raw(libc::SIGKILL)
+            }));
+        }
+        if let Some(g) = self.group.take() {
+            g.destroy().await;
+        }
+        self.stdout.finish(Duration::from_secs(2)).await;
+        self.stderr.finish(Duration::from_secs(2)).await;
+        // `tmp` goes with `self`.
+    }
+
+    /// Asks the tool to stop (cancel frame, SIGTERM), then kills the group after `grace`.
+    pub async fn terminate(mut self, reason: CancelReason, grace: Duration) {
+        // The frame carries the reason the tool's signal reports; SIGTERM follows it.
+        self.writer.send(&protocol::encode_cancel(reason.as_str()));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        if self.exit_status.is_none() {
+            supervisor::kill_group(self.pid, libc::SIGTERM);
+            if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
+                // The leader is gone; members of its group that ignored SIGTERM still hold the
+                // group id, so this reaches them (`shutdown` no longer signals a reaped group).
+                supervisor::kill_group(self.pid, libc::SIGKILL);
+                self.exit_status = status.ok();
+            }
+        }
+        self.shutdown().await;
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // The safety net for every path that did not go through `shutdown` (a runtime dropped
+        // without `close()`, a panic): the group dies with its handle. `child` is killed and
+        // reaped by tokio, `group` and `tmp` remove themselves, `proxy` stops.
+        if self.exit_status.is_none() {
+            supervisor::kill_group(self.pid, libc::SIGKILL);
+        }
+    }
+}
