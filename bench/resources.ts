@@ -1,4 +1,5 @@
-// Resource tracking, so every child and runtime is gone at the end
+// Every child process, runtime and server the bench starts is tracked, so that it is gone at the
+// end even when a row fails.
 import type { ChildProcess } from "node:child_process";
 import type { Runtime } from "tool-runtime";
 import { describeError } from "./measure";
