@@ -65,25 +65,35 @@ export function unavailableRow(c: Case): Row {
   return { name: c.name, samples: null, reason: c.reason ?? "n/a", note: c.note };
 }
 
-/** Measures cases round-robin in `rounds` blocks of n/rounds calls each; a failing case stops at its
- *  first error, which is recorded verbatim. */
-export async function measureInterleaved(cases: Case[], n: number, warmup: number, rounds: number): Promise<Row[]> {
-  const rows: Row[] = cases.map((c) => (c.fn ? { name: c.name, samples: [], note: c.note } : unavailableRow(c)));
+type Block = (fn: CallFn, samples: number[], n: number, round: number, k: number) => Promise<void>;
+
+/** Runs `block` for every case still measuring, round-robin in `rounds` blocks that share `total`
+ *  calls, after an untimed gap each; a case whose block throws is failed and left out after. */
+async function roundRobin(cases: Case[], rows: Row[], total: number, rounds: number, block: Block): Promise<void> {
   for (let r = 0; r < rounds; r++) {
-    const blockN = Math.floor(n / rounds) + (r < n % rounds ? 1 : 0);
+    const blockN = Math.floor(total / rounds) + (r < total % rounds ? 1 : 0);
     for (let k = 0; k < cases.length; k++) {
       const fn = cases[k].fn;
       const row = rows[k];
       if (!fn || row.samples === null) continue;
       await sleep(BLOCK_GAP_MS);
       try {
-        const block = await measure(row.name, fn, blockN, r === 0 ? warmup : 0);
-        row.samples.push(...(block.samples ?? []));
+        await block(fn, row.samples, blockN, r, k);
       } catch (e) {
         markFailed(row, e);
       }
     }
   }
+}
+
+/** Measures cases round-robin in `rounds` blocks of n/rounds calls each; a failing case stops at its
+ *  first error, which is recorded verbatim. */
+export async function measureInterleaved(cases: Case[], n: number, warmup: number, rounds: number): Promise<Row[]> {
+  const rows: Row[] = cases.map((c) => (c.fn ? { name: c.name, samples: [], note: c.note } : unavailableRow(c)));
+  await roundRobin(cases, rows, n, rounds, async (fn, samples, blockN, r, k) => {
+    const block = await measure(rows[k].name, fn, blockN, r === 0 ? warmup : 0);
+    samples.push(...(block.samples ?? []));
+  });
   return rows;
 }
 
@@ -166,20 +176,9 @@ export async function measureInFlightInterleaved(cases: InFlightCase[], total: n
       markFailed(rows[k], e);
     }
   }
-  for (let r = 0; r < rounds; r++) {
-    const blockN = Math.floor(total / rounds) + (r < total % rounds ? 1 : 0);
-    for (let k = 0; k < cases.length; k++) {
-      const fn = cases[k].fn;
-      const row = rows[k];
-      if (!fn || row.samples === null) continue;
-      await sleep(BLOCK_GAP_MS);
-      try {
-        elapsed[k] += await runInFlight(fn, blockN, IN_FLIGHT, IN_FLIGHT_MIN_MS / rounds, capMs / rounds, row.samples);
-      } catch (e) {
-        markFailed(rows[k], e);
-      }
-    }
-  }
+  await roundRobin(cases, rows, total, rounds, async (fn, samples, blockN, _r, k) => {
+    elapsed[k] += await runInFlight(fn, blockN, IN_FLIGHT, IN_FLIGHT_MIN_MS / rounds, capMs / rounds, samples);
+  });
   rows.forEach((row, k) => {
     if (!row.samples) return;
     row.throughput = row.samples.length / (elapsed[k] / 1000);
