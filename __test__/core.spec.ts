@@ -14,7 +14,8 @@ import {
   ValidationError,
   newDefaultFactory,
 } from "tool-runtime";
-import { FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, zombieChildren } from "./helpers";
+import { BUN, FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
+import { newMarker, waitMarkerGone } from "./proc-helpers";
 
 for (const runtimeType of RUNTIMES) {
   describe(`core on ${runtimeType}`, () => {
@@ -152,8 +153,9 @@ for (const runtimeType of RUNTIMES) {
 
     it("times out a 2 s tool at 100 ms, fires its signal and kills the process", async () => {
       const mark = path.join(markDir, "timed-out");
+      const marker = newMarker("timeout");
       const t0 = performance.now();
-      await assert.rejects(rt.executeToolWithTimeout("sleeps", "t-1", { ms: 2000, markAbort: mark }, {}, 100), (e: any) => {
+      await assert.rejects(rt.executeToolWithTimeout("sleeps", "t-1", { ms: 2000, markAbort: mark }, { TR_MARK: marker }, 100), (e: any) => {
         assert.ok(e instanceof TimeoutError);
         assert.ok(e instanceof ToolExecutionError);
         assert.equal(e.code, "ERR_TOOL_TIMEOUT");
@@ -163,10 +165,11 @@ for (const runtimeType of RUNTIMES) {
         return true;
       });
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed < 100 + 400, `rejected after ${elapsed.toFixed(0)} ms`);
+      assert.ok(elapsed >= 100, `rejected after ${elapsed.toFixed(0)} ms, before its 100 ms deadline`);
       // The tool saw its signal fire (it writes the reason's name when aborted).
-      for (let i = 0; i < 50 && !fs.existsSync(mark); i++) await sleep(20);
+      await waitFor(() => fs.existsSync(mark), "the tool's abort mark");
       assert.equal(fs.readFileSync(mark, "utf8"), "TimeoutError");
+      assert.deepEqual(await waitMarkerGone(marker), [], "the timed-out process is still running");
     });
 
     it("kills a grandchild when the call times out: its marker file never appears", async () => {
@@ -204,14 +207,15 @@ for (const runtimeType of RUNTIMES) {
     it("aborts a running call, firing the tool's signal", async () => {
       const mark = path.join(markDir, "aborted");
       const ac = new AbortController();
-      const p = rt.executeTool("sleeps", "a-2", { ms: 5000, markAbort: mark }, {}, { signal: ac.signal });
+      const marker = newMarker("abort");
+      const p = rt.executeTool("sleeps", "a-2", { ms: 5000, markAbort: mark }, { TR_MARK: marker }, { signal: ac.signal });
       await sleep(300);
-      const t0 = performance.now();
       ac.abort();
+      // Unaborted, the 5 s tool would resolve: the rejection is the abort's doing.
       await assert.rejects(p, (e: any) => e instanceof AbortError && e.code === "ERR_ABORTED");
-      assert.ok(performance.now() - t0 < 200);
-      for (let i = 0; i < 50 && !fs.existsSync(mark); i++) await sleep(20);
+      await waitFor(() => fs.existsSync(mark), "the tool's abort mark");
       assert.equal(fs.readFileSync(mark, "utf8"), "AbortError");
+      assert.deepEqual(await waitMarkerGone(marker), [], "the aborted process is still running");
     });
 
     it("runs 20 calls concurrently", async () => {
@@ -236,14 +240,12 @@ for (const runtimeType of RUNTIMES) {
         delete process.env.TOOL_RUNTIME_TEST_SECRET;
       }
       const info = (await rt.executeTool("tmpInfo", "e-2")) as { dir: string };
-      await sleep(300);
-      assert.equal(fs.existsSync(info.dir), false, "the call's temp dir was not removed");
+      await waitFor(() => !fs.existsSync(info.dir), "the call's temp dir to be removed");
     });
 
-    it("answers at once when a tool returns but keeps its event loop alive", async () => {
-      const t0 = performance.now();
+    it("answers when a tool returns but keeps its event loop alive", async () => {
+      // The tool's interval never ends: waiting for its process to exit would end in the timeout.
       assert.deepEqual(await rt.executeToolWithTimeout("keepsAlive", "k-1", {}, {}, 3000), { returned: true });
-      assert.ok(performance.now() - t0 < 2000);
     });
 
     it("leaves no zombie children behind", async () => {
@@ -252,8 +254,7 @@ for (const runtimeType of RUNTIMES) {
         rt.executeTool("exits", "z-2", { code: 1 }),
         rt.executeToolWithTimeout("sleeps", "z-3", { ms: 5000 }, {}, 100),
       ]);
-      await sleep(1000);
-      assert.deepEqual(zombieChildren(), []);
+      await waitFor(() => zombieChildren().length === 0, "no zombie children");
     });
   });
 }
@@ -313,14 +314,11 @@ describe("entrypoints", () => {
       for (const entrypointPath of ["syntax-error.mjs", "throws-at-import.mjs", "does-not-exist.mjs"]) {
         const rt = await makeRuntime({ runtimeType, entrypointPath });
         try {
-          const t0 = performance.now();
           await assert.rejects(rt.executeTool("anything", "ep-1"), (e: any) => {
             assert.ok(e instanceof ProcessError, `${entrypointPath}: ${e}`);
             assert.equal(e.code, "ERR_ENTRYPOINT_FAILED", entrypointPath);
             return true;
           });
-          // Not retried: a load error is not a start failure.
-          assert.ok(performance.now() - t0 < 2000, `${entrypointPath} took ${performance.now() - t0} ms`);
         } finally {
           await rt.close();
         }
@@ -332,6 +330,22 @@ describe("entrypoints", () => {
         return true;
       });
       await rt.close();
+    });
+
+    it(`${runtimeType}: a throw at import is not retried as a start failure`, async () => {
+      const dir = tempDir();
+      const log = path.join(dir, "starts");
+      const binary = runtimeType === "bun" ? BUN : process.execPath;
+      const wrapper = path.join(dir, `counting-${runtimeType}`);
+      fs.writeFileSync(wrapper, `#!/bin/sh\necho start >> ${log}\nexec ${binary} "$@"\n`, { mode: 0o755 });
+      const rt = await makeRuntime({ runtimeType, entrypointPath: "throws-at-import.mjs", runtimePath: wrapper, sandbox: "off" });
+      try {
+        await assert.rejects(rt.executeTool("x", "ep-3"), (e: any) => e.code === "ERR_ENTRYPOINT_FAILED");
+        assert.equal(fs.readFileSync(log, "utf8"), "start\n");
+      } finally {
+        await rt.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   }
 
@@ -404,10 +418,9 @@ describe("start failures", () => {
     const dir = tempDir();
     const counter = path.join(dir, "count");
     const wrapper = path.join(dir, "flaky-bun");
-    const bun = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
     fs.writeFileSync(
       wrapper,
-      `#!/bin/sh\nn=$(cat ${counter} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > ${counter}\necho "start $n $(date +%s%N)" >> ${counter}.log\nif [ $n -le 2 ]; then echo "flaky start $n" >&2; exit 1; fi\nexec ${bun} "$@"\n`,
+      `#!/bin/sh\nn=$(cat ${counter} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > ${counter}\necho "start $n $(date +%s%N)" >> ${counter}.log\nif [ $n -le 2 ]; then echo "flaky start $n" >&2; exit 1; fi\nexec ${BUN} "$@"\n`,
       { mode: 0o755 },
     );
     const rt = await makeRuntime({
@@ -429,7 +442,6 @@ describe("start failures", () => {
       for (let i = 1; i < starts.length; i++) {
         const gap = starts[i] - starts[i - 1];
         assert.ok(gap >= 50, `gap ${gap.toFixed(1)} ms is under the initial interval`);
-        assert.ok(gap < 80 + 250, `gap ${gap.toFixed(1)} ms is far over the max interval`);
       }
     } finally {
       await rt.close();
@@ -458,7 +470,7 @@ describe("start failures", () => {
         return true;
       });
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed >= 200 && elapsed < 3000, `gave up after ${elapsed.toFixed(0)} ms`);
+      assert.ok(elapsed >= 200, `gave up after ${elapsed.toFixed(0)} ms`);
     } finally {
       await rt.close();
     }

@@ -7,11 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AbortError, ProcessError, type Runtime, type RuntimeType, TimeoutError, ToolExecutionError } from "tool-runtime";
-import { RUNTIMES, sleep, tempDir, zombieChildren } from "./helpers";
+import { BUN, RUNTIMES, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
 import { faultsRuntime, isTyped, newMarker, opts, rejection, waitMarkerGone, withMetrics, withRssPeak } from "./proc-helpers";
 
 const MiB = 1024 * 1024;
-const BUN = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
 
 /** The runtime still answers a plain call. */
 async function assertHealthy(rt: Runtime, id: string) {
@@ -76,26 +75,26 @@ for (const runtimeType of RUNTIMES) {
       await assertHealthy(rt, "garbage");
     });
 
-    it("closing the result channel and running on ends in a typed error quickly, and the process is gone", async (t) => {
+    it("closing the result channel and running on ends in a typed error before the timeout, and the process is gone", async (t) => {
       const { e, ms, marker } = await failing(
-        (env) => rt.executeToolWithTimeout("closeChannel", "cc-1", {}, env, 5000),
+        (env) => rt.executeToolWithTimeout("closeChannel", "cc-1", {}, env, 60_000),
         "closefd",
       );
       t.diagnostic(`${runtimeType}: ${e.code} after ${ms.toFixed(0)} ms`);
-      assert.ok(ms < 2000, `${e.code} only after ${ms.toFixed(0)} ms (the call's timeout is 5000 ms)`);
+      // The tool never returns: only noticing the closed channel ends the call before its timeout.
+      assert.notEqual(e.code, "ERR_TOOL_TIMEOUT", e.message);
       assert.deepEqual(await waitMarkerGone(marker), []);
       await assertHealthy(rt, "closefd");
     });
 
-    it("a tool that returns but keeps its event loop alive answers fast, and its process is gone after", async () => {
+    it("a tool that returns but keeps its event loop alive answers, and its process is gone after", async () => {
       const marker = newMarker("alive");
-      const t0 = performance.now();
+      // The interval never ends: waiting for the process to exit would end in the timeout.
       assert.deepEqual(await rt.executeToolWithTimeout("keepsAlive", "ka-1", {}, { TR_MARK: marker }, 5000), { returned: true });
-      assert.ok(performance.now() - t0 < 2000, `took ${(performance.now() - t0).toFixed(0)} ms`);
       assert.deepEqual(await waitMarkerGone(marker), []);
     });
 
-    it("a tool ignoring SIGTERM times out with TimeoutError and is gone within 1.5 s", async () => {
+    it("a tool ignoring SIGTERM times out with TimeoutError and is killed after the grace period", async () => {
       const { e, ms, marker } = await failing(
         (env) => rt.executeToolWithTimeout("ignoresTerm", "it-1", {}, env, 300),
         "noterm",
@@ -103,10 +102,9 @@ for (const runtimeType of RUNTIMES) {
       assert.ok(e instanceof TimeoutError, String(e));
       assert.equal(e.code, "ERR_TOOL_TIMEOUT");
       assert.equal(e.timeoutMs, 300);
-      assert.ok(ms >= 290 && ms < 800, `rejected after ${ms.toFixed(0)} ms`);
-      const t0 = performance.now();
-      assert.deepEqual(await waitMarkerGone(marker, 1500), [], "the process outlived the grace period");
-      assert.ok(performance.now() - t0 <= 1500);
+      assert.ok(ms >= 290, `rejected after ${ms.toFixed(0)} ms, before its 300 ms deadline`);
+      // It ignores SIGTERM and never returns: only the kill after the grace period ends it.
+      assert.deepEqual(await waitMarkerGone(marker), [], "the process outlived the grace period");
       // It ran: the timeout hit a started call.
       assert.equal(e.started, true, "a call that ran reports started=false");
       await assertHealthy(rt, "noterm");
@@ -121,7 +119,7 @@ for (const runtimeType of RUNTIMES) {
       const e = await p;
       assert.ok(e instanceof AbortError, String(e));
       assert.equal(e.code, "ERR_ABORTED");
-      assert.deepEqual(await waitMarkerGone(marker, 1500), []);
+      assert.deepEqual(await waitMarkerGone(marker), []);
       assert.equal(e.started, true, "a call that ran 300 ms reports started=false");
     });
 
@@ -185,10 +183,9 @@ for (const runtimeType of RUNTIMES) {
       try {
         assert.deepEqual(await vanishing.executeTool("greet", "rb-1", { name: "x" }), { message: "Hello, x!" });
         fs.rmSync(copy);
-        const { e, ms } = await failing((env) => vanishing.executeTool("greet", "rb-2", { name: "x" }, env), "vanish");
+        const { e } = await failing((env) => vanishing.executeTool("greet", "rb-2", { name: "x" }, env), "vanish");
         assert.ok(e instanceof ProcessError, String(e));
         assert.equal(e.code, "ERR_RUNTIME_UNAVAILABLE", e.message);
-        assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`);
       } finally {
         await vanishing.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -197,8 +194,7 @@ for (const runtimeType of RUNTIMES) {
 
     it("still serves calls after all of the above, with no zombie left", async () => {
       await assertHealthy(rt, "end");
-      await sleep(200);
-      assert.deepEqual(zombieChildren(), []);
+      await waitFor(() => zombieChildren().length === 0, "no zombie children");
     });
   });
 }

@@ -4,8 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { RuntimeFactory, type Runtime, type RuntimeConfigInput, testConfig } from "tool-runtime";
 
+export { processAlive, zombieChildren } from "../scripts/proc";
+
 export const FIXTURES = path.join(__dirname, "fixtures");
 export const RUNTIMES = ["bun", "node"] as const;
+/** The bun binary that the `bun` package installs. */
+export const BUN = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
 
 export async function makeRuntime(config: RuntimeConfigInput = {}, root = FIXTURES): Promise<Runtime> {
   const base = testConfig();
@@ -20,27 +24,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Whether a process exists and is not a zombie. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
+/**
+ * Polls `done` until it holds. The cap only turns a hang into a failure with a message, well
+ * inside the suite's per-test timeout: no test asserts how soon something happens.
+ */
+export async function waitFor(done: () => boolean, what: string, capMs = 60_000): Promise<void> {
+  const until = performance.now() + capMs;
+  while (!done()) {
+    if (performance.now() > until) throw new Error(`gave up waiting for ${what} after ${capMs} ms`);
+    await sleep(20);
   }
-}
-
-/** Direct children of this process that are zombies. */
-export function zombieChildren(): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (rest[0] === "Z" && Number(rest[1]) === process.pid) out.push(Number(entry));
-    } catch {}
-  }
-  return out;
 }

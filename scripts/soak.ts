@@ -8,12 +8,12 @@
 // outcome, or when fds, children, zombies or workers are above the baseline after settling,
 // threads more than THREAD_TOLERANCE above it, RSS grew more than RSS_TOLERANCE_MB in all or more
 // than SECOND_HALF_RSS_TOLERANCE_MB over the second half of the calls (a leak grows with calls).
-import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { type Runtime, type RuntimeConfigInput, RuntimeFactory, testConfig } from "tool-runtime";
 import { mulberry32 } from "../__test__/prng";
+import { childrenOf, fdCount, processesWithMarker, threadCount } from "./proc";
 
 const FIXTURES = path.join(__dirname, "..", "__test__", "fixtures");
 const THREAD_TOLERANCE = 2;
@@ -61,45 +61,19 @@ interface Figures {
   externalMb: number;
 }
 
-function statOf(pid: string): { state: string; ppid: number } | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0], ppid: Number(rest[1]) };
-  } catch {
-    return null;
-  }
-}
-
 function figures(): Figures {
-  let children = 0;
-  let zombies = 0;
-  let workers = 0;
-  // Every worker's command line names its runtime's harness dir, tool-runtime-rt-<host pid>-*.
-  const workerMark = `tool-runtime-rt-${process.pid}-`;
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const st = statOf(entry);
-    if (!st) continue;
-    if (st.ppid === process.pid) {
-      children++;
-      if (st.state === "Z") zombies++;
-    }
-    if (st.state !== "Z") {
-      try {
-        if (fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").includes(workerMark)) workers++;
-      } catch {}
-    }
-  }
+  const { all, zombies } = childrenOf();
+  const mem = process.memoryUsage();
   return {
-    fds: fs.readdirSync("/proc/self/fd").length,
-    threads: fs.readdirSync("/proc/self/task").length,
-    children,
-    zombies,
-    workers,
-    rssMb: process.memoryUsage().rss / (1024 * 1024),
-    heapMb: process.memoryUsage().heapUsed / (1024 * 1024),
-    externalMb: process.memoryUsage().external / (1024 * 1024),
+    fds: fdCount(),
+    threads: threadCount(),
+    children: all.length,
+    zombies: zombies.length,
+    // Every worker's command line names its runtime's harness dir, tool-runtime-rt-<host pid>-*.
+    workers: processesWithMarker(`tool-runtime-rt-${process.pid}-`, { environ: false }).length,
+    rssMb: mem.rss / (1024 * 1024),
+    heapMb: mem.heapUsed / (1024 * 1024),
+    externalMb: mem.external / (1024 * 1024),
   };
 }
 

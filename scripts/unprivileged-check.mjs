@@ -43,54 +43,57 @@ const check = (name, ok, detail = "") => {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
 };
 
-const caps = sandboxCapabilities();
-check("runs as an ordinary user", process.getuid() !== 0, `uid ${process.getuid()}`);
-console.log(`     capabilities: ${JSON.stringify(caps)}`);
+// Removed however the checks end, so a failing run leaves nothing in TMPDIR either.
+try {
+  const caps = sandboxCapabilities();
+  check("runs as an ordinary user", process.getuid() !== 0, `uid ${process.getuid()}`);
+  console.log(`     capabilities: ${JSON.stringify(caps)}`);
 
-for (const runtimeType of ["bun", "node"]) {
-  const factory = new RuntimeFactory(work);
-  const rt = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", toolExecutionTimeoutMs: 20_000 });
-  const call = (tool, input = {}) => rt.executeTool(tool, `u-${Math.random()}`, input);
-  check(`${runtimeType}: strict sandbox created`, rt.sandbox.enforced && rt.sandbox.missing.length === 0, JSON.stringify(rt.sandbox.net.enforcedBy));
-  const secret = await call("read", { path: path.join(secretDir, "key.txt") });
-  check(`${runtimeType}: reads are allowed by default`, secret.ok && secret.data === "s3cret");
-  const out = await call("write", { path: path.join(work, "written.txt") });
-  check(`${runtimeType}: writes outside TMPDIR are refused`, !out.ok && !fs.existsSync(path.join(work, "written.txt")), out.code);
-  check(`${runtimeType}: TMPDIR is writable`, (await call("tmp")).ok);
-  const before = server.connections ?? 0;
-  const conn = await call("connect", { port });
-  check(`${runtimeType}: no network`, !conn.ok && (server.connections ?? 0) === before, conn.code);
-  const sh = await call("sh");
-  check(`${runtimeType}: no subprocess`, !sh.ok, String(sh.code));
-  const sig = await call("signalHost", { pid: process.pid });
-  check(`${runtimeType}: cannot signal the host`, !sig.ok, sig.code);
-  await rt.close();
+  for (const runtimeType of ["bun", "node"]) {
+    const factory = new RuntimeFactory(work);
+    const rt = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", toolExecutionTimeoutMs: 20_000 });
+    const call = (tool, input = {}) => rt.executeTool(tool, `u-${Math.random()}`, input);
+    check(`${runtimeType}: strict sandbox created`, rt.sandbox.enforced && rt.sandbox.missing.length === 0, JSON.stringify(rt.sandbox.net.enforcedBy));
+    const secret = await call("read", { path: path.join(secretDir, "key.txt") });
+    check(`${runtimeType}: reads are allowed by default`, secret.ok && secret.data === "s3cret");
+    const out = await call("write", { path: path.join(work, "written.txt") });
+    check(`${runtimeType}: writes outside TMPDIR are refused`, !out.ok && !fs.existsSync(path.join(work, "written.txt")), out.code);
+    check(`${runtimeType}: TMPDIR is writable`, (await call("tmp")).ok);
+    const before = server.connections ?? 0;
+    const conn = await call("connect", { port });
+    check(`${runtimeType}: no network`, !conn.ok && (server.connections ?? 0) === before, conn.code);
+    const sh = await call("sh");
+    check(`${runtimeType}: no subprocess`, !sh.ok, String(sh.code));
+    const sig = await call("signalHost", { pid: process.pid });
+    check(`${runtimeType}: cannot signal the host`, !sig.ok, sig.code);
+    await rt.close();
 
-  const narrow = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", permissions: [`--allow-read=${work}`] });
-  const denied = await narrow.executeTool("read", "u-narrow", { path: path.join(secretDir, "key.txt") });
-  check(`${runtimeType}: --allow-read=<file> keeps the secret out`, !denied.ok, denied.code);
-  await narrow.close();
+    const narrow = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", permissions: [`--allow-read=${work}`] });
+    const denied = await narrow.executeTool("read", "u-narrow", { path: path.join(secretDir, "key.txt") });
+    check(`${runtimeType}: --allow-read=<file> keeps the secret out`, !denied.ok, denied.code);
+    await narrow.close();
 
-  const open = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", permissions: ["--allow-read", "--allow-net"] });
-  const twin = await open.executeTool("connect", "u-net", { port });
-  check(`${runtimeType}: --allow-net connects (twin)`, twin.ok, twin.code);
-  await open.close();
+    const open = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", permissions: ["--allow-read", "--allow-net"] });
+    const twin = await open.executeTool("connect", "u-net", { port });
+    check(`${runtimeType}: --allow-net connects (twin)`, twin.ok, twin.code);
+    await open.close();
 
-  const limited = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", memoryLimitMb: 128 });
-  try {
-    await limited.executeTool("allocate", "u-mem", { mb: 1024 });
-    check(`${runtimeType}: memory limit without a cgroup`, false, "the call succeeded");
-  } catch (e) {
-    check(`${runtimeType}: memory limit without a cgroup (${caps.limits.memory})`, e.code === "ERR_MEMORY_LIMIT", `${e.code} peak ${e.peakMb} MB`);
+    const limited = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", memoryLimitMb: 128 });
+    try {
+      await limited.executeTool("allocate", "u-mem", { mb: 1024 });
+      check(`${runtimeType}: memory limit without a cgroup`, false, "the call succeeded");
+    } catch (e) {
+      check(`${runtimeType}: memory limit without a cgroup (${caps.limits.memory})`, e.code === "ERR_MEMORY_LIMIT", `${e.code} peak ${e.peakMb} MB`);
+    }
+    const small = await limited.executeTool("allocate", "u-mem-ok", { mb: 16 });
+    check(`${runtimeType}: under the memory limit succeeds (twin)`, small.held === 16);
+    await limited.close();
   }
-  const small = await limited.executeTool("allocate", "u-mem-ok", { mb: 16 });
-  check(`${runtimeType}: under the memory limit succeeds (twin)`, small.held === 16);
-  await limited.close();
+} finally {
+  server.close();
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.rmSync(secretDir, { recursive: true, force: true });
 }
-
-server.close();
-fs.rmSync(work, { recursive: true, force: true });
-fs.rmSync(secretDir, { recursive: true, force: true });
 const failed = results.filter((r) => !r).length;
 console.log(`${results.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
