@@ -31,6 +31,7 @@
 
 mod fdpass;
 mod http;
+mod local;
 mod resolve;
 mod rules;
 
@@ -52,10 +53,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use fdpass::{bind_loopback_listener, listener_from_fd, recv_fd, send_fd};
+pub use local::HostAddrs;
 pub use resolve::Resolver;
-pub use rules::{special_class, Denial, Host, Naming, NetRules};
+pub use rules::{special_class, Denial, Host, Naming, NetRules, HOST_INTERFACE};
 
-use http::{HeadError, Target};
+use http::{RequestError, Target};
 
 /// The port of the proxy's listener inside a tool's network namespace.
 pub const PROXY_PORT: u16 = 3128;
@@ -204,6 +206,8 @@ impl Default for ProxyOptions {
 pub struct EgressProxy {
     rules: Arc<NetRules>,
     resolver: Arc<Resolver>,
+    /// This host's own addresses, refused to wildcards like loopback.
+    host: Arc<HostAddrs>,
     options: ProxyOptions,
     events: EventLog,
 }
@@ -219,7 +223,16 @@ const MAX_ADDRESSES_TRIED: usize = 4;
 
 impl EgressProxy {
     pub fn new(rules: Arc<NetRules>, resolver: Arc<Resolver>) -> EgressProxy {
-        EgressProxy { rules, resolver, options: ProxyOptions::default(), events: EventLog::default() }
+        let host = HostAddrs::system();
+        // Read now, when the worker starts, rather than on its first connection.
+        host.current();
+        EgressProxy { rules, resolver, host, options: ProxyOptions::default(), events: EventLog::default() }
+    }
+
+    /// Stands `host` in for the addresses of this host's interfaces.
+    pub fn with_host_addrs(mut self, host: Arc<HostAddrs>) -> EgressProxy {
+        self.host = host;
+        self
     }
 
     pub fn with_options(mut self, options: ProxyOptions) -> EgressProxy {
@@ -256,15 +269,24 @@ impl EgressProxy {
 
     async fn handle(&self, mut client: TcpStream) {
         let _ = client.set_nodelay(true);
-        let head =
-            tokio::time::timeout(self.options.head_timeout, http::read_head(&mut client, self.options.max_head_bytes));
-        let (head, rest) = match head.await {
-            Ok(Ok(h)) => h,
-            Ok(Err(HeadError::Closed)) => return,
-            Ok(Err(HeadError::TooLarge)) => {
+        let read = http::read_request(&mut client, self.options.max_head_bytes);
+        let (req, rest) = match tokio::time::timeout(self.options.head_timeout, read).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(RequestError::Closed)) => return,
+            Ok(Err(RequestError::TooLarge)) => {
                 let body =
                     format!("tool-runtime proxy: the request head is over {} bytes\n", self.options.max_head_bytes);
                 let _ = http::respond(&mut client, 431, "Request Header Fields Too Large", &[], &body).await;
+                return linger_close(client).await;
+            }
+            Ok(Err(RequestError::TooManyHeaders)) => {
+                let body = "tool-runtime proxy: the request head has too many header fields\n";
+                let _ = http::respond(&mut client, 431, "Request Header Fields Too Large", &[], body).await;
+                return linger_close(client).await;
+            }
+            Ok(Err(RequestError::Bad(http::BadRequest(why)))) => {
+                let _ =
+                    http::respond(&mut client, 400, "Bad Request", &[], &format!("tool-runtime proxy: {why}\n")).await;
                 return linger_close(client).await;
             }
             Err(_) => {
@@ -276,14 +298,6 @@ impl EgressProxy {
                     "tool-runtime proxy: no request head in time\n",
                 )
                 .await;
-                return linger_close(client).await;
-            }
-        };
-        let req = match http::parse_request(&head) {
-            Ok(r) => r,
-            Err(http::BadRequest(why)) => {
-                let _ =
-                    http::respond(&mut client, 400, "Bad Request", &[], &format!("tool-runtime proxy: {why}\n")).await;
                 return linger_close(client).await;
             }
         };
@@ -385,7 +399,7 @@ impl EgressProxy {
         let mut first_denial: Option<(IpAddr, Denial)> = None;
         let mut candidates = Vec::new();
         for a in addrs {
-            match self.rules.check_addr(a, port, naming) {
+            match self.rules.check_addr(a, port, naming, &self.host) {
                 Ok(()) => candidates.push(a),
                 Err(d) => {
                     first_denial.get_or_insert((a, d));
