@@ -538,7 +538,18 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
         env.remove("NO_PROXY");
         env.remove("no_proxy");
     }
+    net_denied_env(inner, &mut env);
     env.into_iter().collect()
+}
+
+/// `TOOL_RUNTIME_NET=none` when the policy grants no network and the sandbox enforces it:
+/// the harness then loads a shim that makes refused connections say why. A call cannot set
+/// it itself.
+fn net_denied_env(inner: &Inner, env: &mut BTreeMap<String, String>) {
+    env.remove("TOOL_RUNTIME_NET");
+    if inner.sandbox.denies_all_network() {
+        env.insert("TOOL_RUNTIME_NET".into(), "none".into());
+    }
 }
 
 fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
