@@ -38,9 +38,15 @@ globalThis.fetch = function fetch(input, init) {
 };
 // (No fetch.preconnect: on bun even that one property write costs ~0.1 ms per start.)
 
+// The originals, for tests that prove the kernel refuses what the shim would: a tool can undo
+// this shim (it is an explanation, not the enforcement).
+const natives = { fetch: nativeFetch };
+globalThis[Symbol.for("tool-runtime.native")] = natives;
+
 if (typeof globalThis.Bun === "undefined") {
   const Socket = process.getBuiltinModule("node:net").Socket;
   const connect = Socket.prototype.connect;
+  natives.connect = connect;
   // Arguments: options, (port[, host]), a path, or net.connect's normalized [options, callback].
   Socket.prototype.connect = function (...args) {
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
