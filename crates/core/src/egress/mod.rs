@@ -2,7 +2,8 @@
 //! runs in a network namespace with no route out, and its only way out is an HTTP proxy that
 //! the host process runs here, on a listening socket the child created inside its namespace.
 //!
-//! Per connection the proxy reads one HTTP/1.x request head: `CONNECT host:port` (a tunnel,
+//! Per connection the proxy reads one HTTP/1.x request head (parsed by `httparse`; ambiguous
+//! body framing is refused with 400): `CONNECT host:port` (a tunnel,
 //! used for HTTPS, WebSockets and, by the tool's JS shim, plain HTTP too) or an absolute-form
 //! `METHOD http://host[:port]/path` request (plain HTTP from clients that honour
 //! `HTTP_PROXY`). It then
@@ -12,8 +13,8 @@
 //!    data out;
 //! 2. resolves the name itself and drops every address that a `--deny-net` address entry
 //!    names, and, unless the destination was named exactly (an exact name or address, not a
-//!    `*.` wildcard), every loopback, private, link-local, CGNAT, unspecified, multicast or
-//!    reserved address and the metadata address, including their IPv4-mapped IPv6 forms;
+//!    `*.` wildcard), every address of this host's own interfaces ([`HostAddrs`]) and of the
+//!    IANA special-purpose blocks that are not globally reachable ([`special_class`]);
 //! 3. connects to one of the addresses it checked, never resolving again, so DNS rebinding
 //!    cannot switch the destination between the check and the connection;
 //! 4. answers `200 Connection Established` and splices bytes both ways, or forwards the
