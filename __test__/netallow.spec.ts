@@ -3,7 +3,8 @@
 // is the host's egress proxy; these tests drive real clients (fetch, http/https.request, bun's
 // WebSocket, a hand-made WebSocket handshake, raw net.connect, a hand-made CONNECT tunnel)
 // against servers this test runs on loopback, under names that only the proxy's resolver knows
-// (`netHosts`: no test touches real DNS or any non-loopback address).
+// (`netHosts`: no test touches real DNS). One server listens on 0.0.0.0 and is reached at an
+// address of this host's own non-loopback interface, which wildcards must not reach.
 //
 // Every refusal is proven on the server side (the server saw no connection) and has an allowed
 // twin that reaches the same server, so no test passes because a tool is simply broken.
@@ -21,6 +22,7 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ExecuteOptions, type Runtime, type RuntimeConfigInput, type RuntimeType, ToolExecutionError } from "tool-runtime";
@@ -158,12 +160,14 @@ const secure = counter("secure");
 const echo = counter("echo");
 const keep1 = counter("keep1");
 const keep2 = counter("keep2");
+const own = counter("own (0.0.0.0)");
 let webServer: http.Server;
 let otherServer: http.Server;
 let secureServer: https.Server;
 let echoServer: net.Server;
 let keep1Server: net.Server;
 let keep2Server: net.Server;
+let ownServer: http.Server;
 let certDir: string;
 let caPath: string;
 // Ports: H web (http + ws), O other (http), S secure (https + wss), E echo (raw TCP), K1/K2 keep-alive.
@@ -173,6 +177,14 @@ let S = 0;
 let E = 0;
 let K1 = 0;
 let K2 = 0;
+/** The 0.0.0.0 server's port, and a port nothing listens on. */
+let OWN = 0;
+let CLOSED = 0;
+
+/** An IPv4 address of one of this host's own interfaces other than loopback (eth0's). */
+const HOST_ADDR = Object.values(os.networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
 
 /** Names the proxy resolves (and nothing else: tests must not touch real DNS). */
 const NET_HOSTS: Record<string, string[]> = {
@@ -185,6 +197,8 @@ const NET_HOSTS: Record<string, string[]> = {
   // Never connected to: a wildcard refuses them before any connection is attempted.
   "ten.corp.test": ["10.0.0.1"],
   "meta.corp.test": ["169.254.169.254"],
+  // This host's own interface address, where the 0.0.0.0 server answers.
+  "own.example.test": [HOST_ADDR ?? "192.0.2.1"],
 };
 
 function listen(server: net.Server, host = "127.0.0.1"): Promise<number> {
@@ -220,12 +234,17 @@ before(async () => {
   keep1Server = keepAliveServer(keep1);
   keep2Server = keepAliveServer(keep2);
   [H, O, S, E, K1, K2] = await Promise.all([webServer, otherServer, secureServer, echoServer, keep1Server, keep2Server].map((s) => listen(s)));
+  ownServer = http.createServer(handler).on("connection", track(own));
+  OWN = await listen(ownServer, "0.0.0.0");
+  const closed = net.createServer();
+  CLOSED = await listen(closed);
+  await new Promise((r) => closed.close(r));
 });
 
 after(async () => {
   await Promise.all([...runtimes.values()].map(async (p) => (await p.catch(() => null))?.close()));
-  for (const c of [web, other, secure, echo, keep1, keep2]) for (const s of c.sockets) s.destroy();
-  for (const s of [webServer, otherServer, secureServer, echoServer, keep1Server, keep2Server]) s?.close();
+  for (const c of [web, other, secure, echo, keep1, keep2, own]) for (const s of c.sockets) s.destroy();
+  for (const s of [webServer, otherServer, secureServer, echoServer, keep1Server, keep2Server, ownServer]) s?.close();
   if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
 });
 
@@ -619,5 +638,101 @@ for (const runtimeType of RUNTIMES) {
     };
     it("fetch: each plain-HTTP request reaches the origin it names, even when a server keeps the connection open; an unlisted one stays refused", keptAlive("fetchAll"));
     it("an HTTP_PROXY-aware client (absolute form, kept-alive proxy connection): each request reaches the origin it names; an unlisted one stays refused", keptAlive("proxyAwareAll"));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+for (const runtimeType of RUNTIMES) {
+  describe(`network refusals and failures on ${runtimeType}`, () => {
+    it("a wildcard name resolving to this host's own (non-loopback) interface address is refused like loopback, before connecting; the name or the address listed exactly reaches the 0.0.0.0 server", async () => {
+      assert.ok(HOST_ADDR, `this host has no non-loopback IPv4 address: ${JSON.stringify(os.networkInterfaces())}`);
+      const reason = specialAddress(HOST_ADDR, "host interface");
+      const wild = await runtime(runtimeType, ["--allow-net=*.example.test"]);
+      for (const tool of ["fetchText", "request"]) {
+        const r = await unseen([own], `${tool} own.example.test`, () => call(wild, tool, { url: `http://own.example.test:${OWN}/` }));
+        refused(r.result, `own.example.test:${OWN}`, reason, `${tool} own.example.test`);
+        assert.equal(refusedEvent(r.network, "own.example.test", OWN, reason, tool).address, HOST_ADDR);
+      }
+      const e = (await unseen([own], "fetchOrThrow own.example.test", () =>
+        wild.executeTool("fetchOrThrow", `net-${++execCounter}`, { url: `http://own.example.test:${OWN}/` }).then(
+          (v) => assert.fail(`resolved with ${JSON.stringify(v)}`),
+          (err: unknown) => err,
+        ),
+      )) as NetToolError;
+      assert.ok(e instanceof ToolExecutionError, String(e));
+      assert.deepEqual(e.deniedHosts, [`own.example.test:${OWN}`]);
+      assert.equal(e.cause?.code, "ERR_NET_DENIED", JSON.stringify(e.cause));
+
+      const byAddress = await runtime(runtimeType, [`--allow-net=*.example.test,${HOST_ADDR}`]);
+      const byName = await runtime(runtimeType, ["--allow-net=own.example.test"]);
+      for (const [rt, what] of [[byAddress, "the address listed"], [byName, "the name listed"]] as const) {
+        for (const tool of ["fetchText", "request"]) {
+          const r = await seen(own, `${tool} with ${what}`, () => call(rt, tool, { url: `http://own.example.test:${OWN}/own` }));
+          reached(r.result, "/own", `${tool} with ${what}`);
+        }
+      }
+    });
+
+    it("a fetch or http(s).request to an allowed host whose port refuses fails with ECONNREFUSED (node's fetch: a TypeError with cause.code and code; bun's: code) and a message naming host:port; the open port answers", async () => {
+      const rt = await runtime(runtimeType, ["--allow-net=api.test"]);
+      for (const [tool, url] of [
+        ["fetchText", `http://api.test:${CLOSED}/`],
+        ["fetchText", `https://api.test:${CLOSED}/`],
+        ["request", `http://api.test:${CLOSED}/`],
+        ["request", `https://api.test:${CLOSED}/`],
+      ]) {
+        const what = `${tool} ${url}`;
+        const r = await call(rt, tool, { url });
+        assert.equal(r.result.ok, false, `${what}: ${JSON.stringify(r.result)}`);
+        assert.equal(r.result.code, "ECONNREFUSED", `${what}: ${JSON.stringify(r.result)}`);
+        if (runtimeType === "node" && tool === "fetchText") {
+          assert.equal(r.result.name, "TypeError", what);
+          assert.equal(r.result.causeCode, "ECONNREFUSED", `${what}: ${JSON.stringify(r.result)}`);
+        }
+        assert.ok(String(r.result.message).includes(`connection to api.test:${CLOSED} failed (ECONNREFUSED)`), `${what}: ${r.result.message}`);
+        const ev = r.network.find((n) => n.port === CLOSED);
+        assert.ok(ev?.allowed && /cannot connect/.test(String(ev.reason)), `${what}: ${JSON.stringify(r.network)}`);
+      }
+      reached((await seen(web, "fetch the open port", () => call(rt, "fetchText", { url: `http://api.test:${H}/open` }))).result, "/open", "open port");
+    });
+
+    it("with no --allow-net at all, fetch (and, on node, http(s).request and net.connect) fail with ERR_NET_DENIED naming host:port, names included (no lookup); bare --allow-net reaches the same servers", async () => {
+      const none = await runtime(runtimeType, []);
+      const run = async (rt: Runtime, tool: string, input: unknown) => (await rt.executeTool(tool, `net-${++execCounter}`, input, null)) as Outcome;
+      const noNetwork = (target: string) => `tool-runtime: connection to ${target} refused: the policy grants no network (--allow-net)`;
+      const cases: [string, Record<string, unknown>, string, boolean][] = [
+        // [tool, input, target, whether this runtime's client is covered]
+        ["fetchText", { url: `http://127.0.0.1:${H}/` }, `127.0.0.1:${H}`, true],
+        ["fetchText", { url: `https://api.test:${S}/` }, `api.test:${S}`, true],
+        ["request", { url: `http://127.0.0.1:${H}/` }, `127.0.0.1:${H}`, runtimeType === "node"],
+        ["request", { url: `https://api.test:${S}/` }, `api.test:${S}`, runtimeType === "node"],
+        ["tcpEcho", { host: "127.0.0.1", port: E, message: "hi" }, `127.0.0.1:${E}`, runtimeType === "node"],
+      ];
+      for (const [tool, input, target, covered] of cases) {
+        const what = `${tool} ${target}`;
+        const o = await unseen([web, secure, echo], what, () => run(none, tool, input));
+        assert.equal(o.ok, false, `${what}: ${JSON.stringify(o)}`);
+        if (covered) {
+          assert.equal(o.code, "ERR_NET_DENIED", `${what}: ${JSON.stringify(o)}`);
+          assert.equal(o.message, noNetwork(target), what);
+        } else {
+          // Bun's node:net is not patched (see netdeny.mjs): the kernel's refusal, unexplained.
+          assert.ok(["EACCES", "EPERM", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"].includes(String(o.code)), `${what}: ${JSON.stringify(o)}`);
+        }
+      }
+      const e = (await none.executeTool("fetchOrThrow", `net-${++execCounter}`, { url: `http://api.test:${H}/` }).then(
+        (v) => assert.fail(`resolved with ${JSON.stringify(v)}`),
+        (err: unknown) => err,
+      )) as NetToolError;
+      assert.equal(e.cause?.code, "ERR_NET_DENIED", JSON.stringify(e.cause));
+      assert.equal(e.cause?.message, noNetwork(`api.test:${H}`));
+
+      const all = await runtime(runtimeType, ["--allow-net"]);
+      reached(await seen(web, "fetch with --allow-net", () => run(all, "fetchText", { url: `http://127.0.0.1:${H}/all` })), "/all", "fetch with --allow-net");
+      reached(await seen(web, "request with --allow-net", () => run(all, "request", { url: `http://127.0.0.1:${H}/all2` })), "/all2", "request with --allow-net");
+      const echoed = await seen(echo, "tcpEcho with --allow-net", () => run(all, "tcpEcho", { host: "127.0.0.1", port: E, message: "hi" }));
+      assert.equal(echoed.ok, true, JSON.stringify(echoed));
+    });
   });
 }

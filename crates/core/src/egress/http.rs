@@ -1,11 +1,12 @@
 //! The little of HTTP/1.x the proxy speaks: one request head from the client (CONNECT or an
-//! absolute-form request), its rewrite to origin form, and the proxy's own short answers.
+//! absolute-form request, parsed by `httparse` and refused on any ambiguous framing), its
+//! rewrite to origin form, and the proxy's own short answers.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::rules::Host;
 
-/// Why no request head could be read.
+/// Why no response head could be read.
 #[derive(Debug)]
 pub(crate) enum HeadError {
     /// The client closed (or broke) the connection first.
@@ -14,8 +15,8 @@ pub(crate) enum HeadError {
     TooLarge,
 }
 
-/// Reads one request head (through the blank line). Returns the head and any bytes the
-/// client already sent after it (a body or an early TLS hello), which must be forwarded.
+/// Reads one response head (through the blank line) from the destination. Returns the head
+/// and the bytes of the body that came with it.
 pub(crate) async fn read_head<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<(Vec<u8>, Vec<u8>), HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -53,6 +54,16 @@ pub(crate) enum Target {
     Absolute { host: Host, port: u16, authority: String, path: String },
 }
 
+/// How the request body is delimited (RFC 9112 section 6.3), once ambiguous framing has
+/// been refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `Content-Length: n`, or no body (0) without either header.
+    Length(u64),
+    /// `Transfer-Encoding: ..., chunked`.
+    Chunked,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub method: String,
@@ -60,54 +71,156 @@ pub(crate) struct Request {
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: String,
     pub headers: Vec<(String, String)>,
+    pub framing: Framing,
 }
 
 /// A request the proxy cannot serve: answered with 400 and this text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadRequest(pub String);
 
-pub(crate) fn parse_request(head: &[u8]) -> Result<Request, BadRequest> {
-    let bad = |s: &str| BadRequest(s.to_string());
-    let text = std::str::from_utf8(head).map_err(|_| bad("the request head is not UTF-8"))?;
-    let text = text.strip_suffix("\r\n\r\n").ok_or_else(|| bad("the request head is incomplete"))?;
-    let mut lines = text.split("\r\n");
-    let line = lines.next().unwrap_or_default();
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad("malformed request line"));
+/// More header fields than this is refused like an oversized head (431).
+const MAX_HEADERS: usize = 128;
+
+/// Why no request could be read.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    Closed,
+    TooLarge,
+    TooManyHeaders,
+    Bad(BadRequest),
+}
+
+/// Reads and parses one request head. Returns the request and any bytes the client already
+/// sent after its head (a body or an early TLS hello), which must be forwarded.
+pub(crate) async fn read_request<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<(Request, Vec<u8>), RequestError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = r.read(&mut chunk).await.map_err(|_| RequestError::Closed)?;
+        if n == 0 {
+            return Err(RequestError::Closed);
+        }
+        let from = buf.len().saturating_sub(2);
+        buf.extend_from_slice(&chunk[..n]);
+        // Parse only once a blank line (CRLF or, to refuse it with a reason, bare LF) has
+        // arrived: a client sending a byte at a time costs a scan, not a parse, per read.
+        let blank = buf[from..].windows(2).any(|w| w == b"\n\n") || find(&buf[from..], b"\n\r\n").is_some();
+        if blank {
+            if let Some((req, len)) = try_parse(&buf)? {
+                if len > max {
+                    return Err(RequestError::TooLarge);
+                }
+                let rest = buf.split_off(len);
+                return Ok((req, rest));
+            }
+        }
+        if buf.len() > max {
+            return Err(RequestError::TooLarge);
+        }
+    }
+}
+
+/// The request at the start of `buf` and the length of its head, or `None` if the head is
+/// not complete yet.
+fn try_parse(buf: &[u8]) -> Result<Option<(Request, usize)>, RequestError> {
+    let bad = |s: &str| RequestError::Bad(BadRequest(s.to_string()));
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
+        Err(httparse::Error::HeaderName) => {
+            return Err(bad("malformed header name (whitespace in or before a name, obsolete line folding, or a character that is not a token)"))
+        }
+        Err(httparse::Error::HeaderValue) => return Err(bad("malformed header value")),
+        Err(httparse::Error::NewLine) => return Err(bad("malformed line ending")),
+        Err(httparse::Error::Version) => return Err(bad("only HTTP/1.0 and HTTP/1.1 are supported")),
+        Err(httparse::Error::Token) => return Err(bad("malformed request line")),
+        Err(e) => return Err(RequestError::Bad(BadRequest(format!("malformed request head: {e}")))),
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
-        return Err(bad("malformed method"));
+    // httparse accepts a bare LF as a line ending; a server behind the proxy might not, and
+    // two parsers that split a head differently is how requests are smuggled.
+    let head = &buf[..len];
+    if head.iter().enumerate().any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r')) {
+        return Err(bad("a line ends in a bare LF: request heads must use CRLF"));
     }
-    if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(bad("only HTTP/1.0 and HTTP/1.1 are supported"));
-    }
-    if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    let method = parsed.method.unwrap_or_default();
+    let target = parsed.path.unwrap_or_default();
+    if !target.is_ascii() {
         return Err(bad("malformed request target"));
     }
-    let mut headers = Vec::new();
-    for l in lines {
-        let (name, value) = l.split_once(':').ok_or_else(|| bad("malformed header line"))?;
-        let token =
-            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token(name) {
-            return Err(bad("malformed header name (obsolete line folding is not supported)"));
-        }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(bad("malformed header value"));
-        }
-        headers.push((name.to_string(), value.trim_matches([' ', '\t']).to_string()));
+    let version = if parsed.version == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" };
+    let mut out = Vec::with_capacity(parsed.headers.len());
+    for h in parsed.headers.iter() {
+        let value = std::str::from_utf8(h.value).map_err(|_| bad("a header value is not UTF-8"))?;
+        out.push((h.name.to_string(), value.trim_matches([' ', '\t']).to_string()));
     }
+    let framing = framing(&out, version).map_err(RequestError::Bad)?;
     let target = if method.eq_ignore_ascii_case("CONNECT") {
-        let (host, port) =
-            split_authority(target).map_err(|e| BadRequest(format!("CONNECT target {target:?}: {e}")))?;
-        let port = port.ok_or_else(|| BadRequest(format!("CONNECT target {target:?} has no port")))?;
+        let (host, port) = split_authority(target)
+            .map_err(|e| RequestError::Bad(BadRequest(format!("CONNECT target {target:?}: {e}"))))?;
+        let port =
+            port.ok_or_else(|| RequestError::Bad(BadRequest(format!("CONNECT target {target:?} has no port"))))?;
         Target::Connect { host, port }
     } else {
-        parse_absolute(target)?
+        parse_absolute(target).map_err(RequestError::Bad)?
     };
-    Ok(Request { method: method.to_string(), target, version: version.to_string(), headers })
+    let req = Request { method: method.to_string(), target, version: version.to_string(), headers: out, framing };
+    Ok(Some((req, len)))
+}
+
+/// The body's framing, refusing every ambiguous form (RFC 9112 sections 6.1-6.3): the proxy
+/// forwards the body by it, and the origin must not read a different request boundary.
+fn framing(headers: &[(String, String)], version: &str) -> Result<Framing, BadRequest> {
+    let bad = |s: &str| Err(BadRequest(s.to_string()));
+    let lengths: Vec<&str> =
+        headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.as_str()).collect();
+    let codings: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+        .flat_map(|(_, v)| v.split(',').map(|c| c.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .collect();
+    let has_te = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"));
+    if has_te {
+        if !lengths.is_empty() {
+            return bad("both Content-Length and Transfer-Encoding: the body's length is ambiguous");
+        }
+        if version == "HTTP/1.0" {
+            return bad("Transfer-Encoding in an HTTP/1.0 request");
+        }
+        if codings.last().map(String::as_str) != Some("chunked") {
+            return bad("Transfer-Encoding must end with chunked");
+        }
+        if codings.iter().filter(|c| *c == "chunked").count() > 1 || codings.iter().any(|c| c.is_empty()) {
+            return bad("malformed Transfer-Encoding (chunked more than once, or an empty coding)");
+        }
+        return Ok(Framing::Chunked);
+    }
+    match lengths.as_slice() {
+        [] => Ok(Framing::Length(0)),
+        [one] => {
+            if one.is_empty() || !one.bytes().all(|b| b.is_ascii_digit()) {
+                return bad("malformed Content-Length");
+            }
+            one.parse().map(Framing::Length).map_err(|_| BadRequest("Content-Length is too large".into()))
+        }
+        _ => bad("more than one Content-Length"),
+    }
+}
+
+/// Parses a complete request head (through its blank line).
+#[cfg(test)]
+pub(crate) fn parse_request(head: &[u8]) -> Result<Request, BadRequest> {
+    match try_parse(head) {
+        Ok(Some((req, len))) if len == head.len() => Ok(req),
+        Ok(_) => Err(BadRequest("the request head is incomplete".into())),
+        Err(RequestError::Bad(b)) => Err(b),
+        Err(e) => Err(BadRequest(format!("{e:?}"))),
+    }
 }
 
 fn parse_absolute(target: &str) -> Result<Target, BadRequest> {
@@ -214,23 +327,12 @@ pub(crate) fn is_upgrade(req: &Request) -> bool {
     })
 }
 
-/// The request body's length: `Content-Length`, 0 without one, `None` for a chunked body
-/// (forwarded until the client stops).
+/// The request body's length, `None` for a chunked body (forwarded until the client stops).
 pub(crate) fn body_length(req: &Request) -> Option<u64> {
-    let chunked = req
-        .headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        return None;
+    match req.framing {
+        Framing::Length(n) => Some(n),
+        Framing::Chunked => None,
     }
-    Some(
-        req.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .unwrap_or(0),
-    )
 }
 
 /// A response head with its connection headers replaced by `Connection: close`.
@@ -340,5 +442,108 @@ mod tests {
         ] {
             assert!(req(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    fn refused(raw: &str) -> String {
+        match req(raw) {
+            Ok(r) => panic!("{raw:?} was accepted: {r:?}"),
+            Err(BadRequest(why)) => why,
+        }
+    }
+
+    #[test]
+    fn ambiguous_framing_is_refused_with_a_reason() {
+        let cases: &[(&str, &str)] = &[
+            // CL.CL: two lengths, even equal ones.
+            (
+                "POST http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+                "more than one Content-Length",
+            ),
+            (
+                "POST http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 6\r\n\r\n",
+                "more than one Content-Length",
+            ),
+            // CL.TE and TE.CL.
+            (
+                "POST http://a.test/ HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "both Content-Length and Transfer-Encoding",
+            ),
+            (
+                "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+                "both Content-Length and Transfer-Encoding",
+            ),
+            // TE.TE: a coding other than a final chunked, obfuscated or repeated.
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "must end with chunked"),
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "must end with chunked"),
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", "must end with chunked"),
+            (
+                "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n",
+                "must end with chunked",
+            ),
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", "chunked more than once"),
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", "an empty coding"),
+            ("POST http://a.test/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0"),
+            // Lengths a lenient parser reads differently.
+            ("POST http://a.test/ HTTP/1.1\r\nContent-Length: +5\r\n\r\n", "malformed Content-Length"),
+            ("POST http://a.test/ HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", "malformed Content-Length"),
+            ("POST http://a.test/ HTTP/1.1\r\nContent-Length: 0x5\r\n\r\n", "malformed Content-Length"),
+            ("POST http://a.test/ HTTP/1.1\r\nContent-Length: \r\n\r\n", "malformed Content-Length"),
+            ("POST http://a.test/ HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", "too large"),
+            // Whitespace and folding tricks in header names.
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", "malformed header name"),
+            ("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding\t: chunked\r\n\r\n", "malformed header name"),
+            ("POST http://a.test/ HTTP/1.1\r\n Transfer-Encoding: chunked\r\n\r\n", "malformed header name"),
+            ("POST http://a.test/ HTTP/1.1\r\nX: a\r\n\tTransfer-Encoding: chunked\r\n\r\n", "malformed header name"),
+            ("POST http://a.test/ HTTP/1.1\r\nContent\x00-Length: 5\r\n\r\n", "malformed header name"),
+            // Bare LF where CRLF is required.
+            ("POST http://a.test/ HTTP/1.1\nContent-Length: 5\r\n\r\n", "bare LF"),
+            ("POST http://a.test/ HTTP/1.1\r\nX: 1\nContent-Length: 5\r\n\r\n", "bare LF"),
+            ("GET http://a.test/ HTTP/1.1\n\n", "bare LF"),
+            // A lone CR inside a value.
+            ("GET http://a.test/ HTTP/1.1\r\nX: a\rContent-Length: 5\r\n\r\n", "malformed"),
+        ];
+        for (raw, why) in cases {
+            let got = refused(raw);
+            assert!(got.contains(why), "{raw:?}: {got:?} does not say {why:?}");
+        }
+    }
+
+    #[test]
+    fn unambiguous_framing_is_accepted() {
+        let framing = |raw: &str| req(raw).unwrap_or_else(|e| panic!("{raw:?}: {e:?}")).framing;
+        assert_eq!(framing("GET http://a.test/ HTTP/1.1\r\n\r\n"), Framing::Length(0));
+        assert_eq!(framing("POST http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n"), Framing::Length(5));
+        assert_eq!(framing("POST http://a.test/ HTTP/1.1\r\nContent-Length:  12 \r\n\r\n"), Framing::Length(12));
+        assert_eq!(framing("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), Framing::Chunked);
+        assert_eq!(
+            framing("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"),
+            Framing::Chunked
+        );
+        assert_eq!(
+            framing("POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Framing::Chunked
+        );
+        assert_eq!(framing("POST http://a.test/ HTTP/1.0\r\nContent-Length: 3\r\n\r\n"), Framing::Length(3));
+    }
+
+    async fn read(raw: &[u8], max: usize) -> Result<(Request, Vec<u8>), RequestError> {
+        let (mut a, mut b) = tokio::io::duplex(64 * 1024);
+        a.write_all(raw).await.unwrap();
+        drop(a);
+        read_request(&mut b, max).await
+    }
+
+    #[tokio::test]
+    async fn heads_are_read_up_to_their_blank_line_and_no_further() {
+        let (r, rest) = read(b"POST http://a.test/ HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET", 1024).await.unwrap();
+        assert_eq!(r.framing, Framing::Length(3));
+        assert_eq!(rest, b"abcGET");
+        assert!(matches!(read(b"GET http://a.test/ HTTP/1.1\n\n", 1024).await, Err(RequestError::Bad(_))));
+        assert!(matches!(read(b"GET http://a.test/ HTTP/1.1\r\nX: y\r\n", 1024).await, Err(RequestError::Closed)));
+        let big = format!("GET http://a.test/ HTTP/1.1\r\nX: {}\r\n\r\n", "y".repeat(2000));
+        assert!(matches!(read(big.as_bytes(), 1024).await, Err(RequestError::TooLarge)));
+        assert!(read(big.as_bytes(), 4096).await.is_ok());
+        let many = format!("GET http://a.test/ HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(MAX_HEADERS + 1));
+        assert!(matches!(read(many.as_bytes(), 64 * 1024).await, Err(RequestError::TooManyHeaders)));
     }
 }

@@ -2,7 +2,8 @@
 //! runs in a network namespace with no route out, and its only way out is an HTTP proxy that
 //! the host process runs here, on a listening socket the child created inside its namespace.
 //!
-//! Per connection the proxy reads one HTTP/1.x request head: `CONNECT host:port` (a tunnel,
+//! Per connection the proxy reads one HTTP/1.x request head (parsed by `httparse`; ambiguous
+//! body framing is refused with 400): `CONNECT host:port` (a tunnel,
 //! used for HTTPS, WebSockets and, by the tool's JS shim, plain HTTP too) or an absolute-form
 //! `METHOD http://host[:port]/path` request (plain HTTP from clients that honour
 //! `HTTP_PROXY`). It then
@@ -12,8 +13,8 @@
 //!    data out;
 //! 2. resolves the name itself and drops every address that a `--deny-net` address entry
 //!    names, and, unless the destination was named exactly (an exact name or address, not a
-//!    `*.` wildcard), every loopback, private, link-local, CGNAT, unspecified, multicast or
-//!    reserved address and the metadata address, including their IPv4-mapped IPv6 forms;
+//!    `*.` wildcard), every address of this host's own interfaces ([`HostAddrs`]) and of the
+//!    IANA special-purpose blocks that are not globally reachable ([`special_class`]);
 //! 3. connects to one of the addresses it checked, never resolving again, so DNS rebinding
 //!    cannot switch the destination between the check and the connection;
 //! 4. answers `200 Connection Established` and splices bytes both ways, or forwards the
@@ -30,6 +31,7 @@
 //! call can report the hosts it was refused and an audit of what it reached.
 
 mod http;
+mod local;
 mod resolve;
 mod rules;
 
@@ -51,10 +53,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::fdpass::{bind_loopback_listener, listener_from_fd, recv_fd, send_fd};
+pub use local::HostAddrs;
 pub use resolve::Resolver;
-pub use rules::{special_class, Denial, Host, Naming, NetRules};
+pub use rules::{special_class, Denial, Host, Naming, NetRules, HOST_INTERFACE};
 
-use http::{HeadError, Target};
+use http::{RequestError, Target};
 
 /// The port of the proxy's listener inside a tool's network namespace.
 pub const PROXY_PORT: u16 = 3128;
@@ -203,6 +206,8 @@ impl Default for ProxyOptions {
 pub struct EgressProxy {
     rules: Arc<NetRules>,
     resolver: Arc<Resolver>,
+    /// This host's own addresses, refused to wildcards like loopback.
+    host: Arc<HostAddrs>,
     options: ProxyOptions,
     events: EventLog,
 }
@@ -218,7 +223,16 @@ const MAX_ADDRESSES_TRIED: usize = 4;
 
 impl EgressProxy {
     pub fn new(rules: Arc<NetRules>, resolver: Arc<Resolver>) -> EgressProxy {
-        EgressProxy { rules, resolver, options: ProxyOptions::default(), events: EventLog::default() }
+        let host = HostAddrs::system();
+        // Read now, when the worker starts, rather than on its first connection.
+        host.current();
+        EgressProxy { rules, resolver, host, options: ProxyOptions::default(), events: EventLog::default() }
+    }
+
+    /// Stands `host` in for the addresses of this host's interfaces.
+    pub fn with_host_addrs(mut self, host: Arc<HostAddrs>) -> EgressProxy {
+        self.host = host;
+        self
     }
 
     pub fn with_options(mut self, options: ProxyOptions) -> EgressProxy {
@@ -255,15 +269,24 @@ impl EgressProxy {
 
     async fn handle(&self, mut client: TcpStream) {
         let _ = client.set_nodelay(true);
-        let head =
-            tokio::time::timeout(self.options.head_timeout, http::read_head(&mut client, self.options.max_head_bytes));
-        let (head, rest) = match head.await {
-            Ok(Ok(h)) => h,
-            Ok(Err(HeadError::Closed)) => return,
-            Ok(Err(HeadError::TooLarge)) => {
+        let read = http::read_request(&mut client, self.options.max_head_bytes);
+        let (req, rest) = match tokio::time::timeout(self.options.head_timeout, read).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(RequestError::Closed)) => return,
+            Ok(Err(RequestError::TooLarge)) => {
                 let body =
                     format!("tool-runtime proxy: the request head is over {} bytes\n", self.options.max_head_bytes);
                 let _ = http::respond(&mut client, 431, "Request Header Fields Too Large", &[], &body).await;
+                return linger_close(client).await;
+            }
+            Ok(Err(RequestError::TooManyHeaders)) => {
+                let body = "tool-runtime proxy: the request head has too many header fields\n";
+                let _ = http::respond(&mut client, 431, "Request Header Fields Too Large", &[], body).await;
+                return linger_close(client).await;
+            }
+            Ok(Err(RequestError::Bad(http::BadRequest(why)))) => {
+                let _ =
+                    http::respond(&mut client, 400, "Bad Request", &[], &format!("tool-runtime proxy: {why}\n")).await;
                 return linger_close(client).await;
             }
             Err(_) => {
@@ -275,14 +298,6 @@ impl EgressProxy {
                     "tool-runtime proxy: no request head in time\n",
                 )
                 .await;
-                return linger_close(client).await;
-            }
-        };
-        let req = match http::parse_request(&head) {
-            Ok(r) => r,
-            Err(http::BadRequest(why)) => {
-                let _ =
-                    http::respond(&mut client, 400, "Bad Request", &[], &format!("tool-runtime proxy: {why}\n")).await;
                 return linger_close(client).await;
             }
         };
@@ -384,7 +399,7 @@ impl EgressProxy {
         let mut first_denial: Option<(IpAddr, Denial)> = None;
         let mut candidates = Vec::new();
         for a in addrs {
-            match self.rules.check_addr(a, port, naming) {
+            match self.rules.check_addr(a, port, naming, &self.host) {
                 Ok(()) => candidates.push(a),
                 Err(d) => {
                     first_denial.get_or_insert((a, d));

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::local::HostAddrs;
 use crate::policy::{Grant, NetTarget, Policy};
 
 /// A destination host as a client named it: a validated, lowercased DNS name or an address.
@@ -232,14 +233,20 @@ impl NetRules {
     }
 
     /// The check on one address the name resolved to (or the literal), given how the name
-    /// was allowed.
-    pub fn check_addr(&self, addr: IpAddr, port: u16, naming: Naming) -> Result<(), Denial> {
+    /// was allowed. `host` holds the addresses of this host's own interfaces, which a wildcard
+    /// may not reach any more than loopback.
+    pub fn check_addr(&self, addr: IpAddr, port: u16, naming: Naming, host: &HostAddrs) -> Result<(), Denial> {
         let addr = addr.to_canonical();
         if self.deny.iter().any(|r| r.matches_addr(addr, port)) {
             return Err(Denial::Denied);
         }
         if naming == Naming::Wildcard {
-            if let Some(class) = special_class(addr) {
+            let class = match special_class(addr) {
+                Some("loopback") => Some("loopback"),
+                _ if host.contains(addr) => Some(HOST_INTERFACE),
+                other => other,
+            };
+            if let Some(class) = class {
                 // An address listed exactly may be reached whatever name led to it.
                 let listed =
                     matches!(&self.allow, Allow::List(rules) if rules.iter().any(|r| r.matches_addr(addr, port)));
@@ -252,9 +259,14 @@ impl NetRules {
     }
 }
 
-/// The class of an address that is not the public internet (loopback, private, link-local,
-/// the cloud metadata address, carrier-grade NAT, unspecified, multicast, reserved), looking
-/// through IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6 forms. `None`: public.
+/// The class of an address of one of this host's own interfaces (other than loopback).
+pub const HOST_INTERFACE: &str = "host interface";
+
+/// The class of an address that is not the public internet: the IANA IPv4 and IPv6
+/// special-purpose registries (every block not marked globally reachable) and the cloud
+/// metadata address, looking through IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and
+/// 6to4 forms to the IPv4 address they lead to. Every IPv6 address outside 2000::/3 (global
+/// unicast) is reserved. `None`: public.
 pub fn special_class(addr: IpAddr) -> Option<&'static str> {
     match addr.to_canonical() {
         IpAddr::V4(v4) => special_v4(v4),
@@ -262,58 +274,97 @@ pub fn special_class(addr: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// `(first address, prefix length, class)`, IPv4; the first match wins.
+const V4_BLOCKS: &[([u8; 4], u8, &str)] = &[
+    ([169, 254, 169, 254], 32, "cloud metadata"),
+    ([0, 0, 0, 0], 8, "unspecified"),
+    ([10, 0, 0, 0], 8, "private"),
+    ([100, 64, 0, 0], 10, "carrier-grade NAT"),
+    ([127, 0, 0, 0], 8, "loopback"),
+    ([169, 254, 0, 0], 16, "link-local"),
+    ([172, 16, 0, 0], 12, "private"),
+    // 192.0.0.9 and 192.0.0.10 (PCP and TURN anycast) are globally reachable: see v4_global.
+    ([192, 0, 0, 0], 24, "IETF protocol assignment"),
+    ([192, 0, 2, 0], 24, "documentation"),
+    ([192, 88, 99, 0], 24, "deprecated 6to4 relay"),
+    ([192, 168, 0, 0], 16, "private"),
+    ([198, 18, 0, 0], 15, "benchmarking"),
+    ([198, 51, 100, 0], 24, "documentation"),
+    ([203, 0, 113, 0], 24, "documentation"),
+    ([224, 0, 0, 0], 4, "multicast"),
+    ([255, 255, 255, 255], 32, "broadcast"),
+    ([240, 0, 0, 0], 4, "reserved"),
+];
+
+fn in_v4(ip: Ipv4Addr, first: [u8; 4], len: u8) -> bool {
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    u32::from(ip) & mask == u32::from(Ipv4Addr::from(first))
+}
+
 fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, _, _] = ip.octets();
-    Some(if ip == Ipv4Addr::new(169, 254, 169, 254) {
-        "cloud metadata"
-    } else if a == 0 {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if ip.is_private() {
-        "private"
-    } else if ip.is_link_local() {
-        "link-local"
-    } else if a == 100 && (64..128).contains(&b) {
-        "carrier-grade NAT"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else if ip.is_broadcast() || a >= 240 {
-        "reserved"
-    } else {
+    if ip == Ipv4Addr::new(192, 0, 0, 9) || ip == Ipv4Addr::new(192, 0, 0, 10) {
         return None;
-    })
+    }
+    V4_BLOCKS.iter().find(|(first, len, _)| in_v4(ip, *first, *len)).map(|(_, _, class)| *class)
+}
+
+/// `(first address as segments, prefix length, class)`, IPv6 inside 2000::/3 or with a class
+/// more telling than "reserved"; the first match wins. Globally reachable exceptions inside
+/// these blocks come first with an empty class.
+const V6_BLOCKS: &[([u16; 8], u8, &str)] = &[
+    ([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
+    ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
+    // 2001::/23, IETF protocol assignments: not global, except these subranges.
+    ([0x2001, 1, 0, 0, 0, 0, 0, 1], 128, ""),
+    ([0x2001, 1, 0, 0, 0, 0, 0, 2], 128, ""),
+    ([0x2001, 1, 0, 0, 0, 0, 0, 3], 128, ""),
+    ([0x2001, 3, 0, 0, 0, 0, 0, 0], 32, ""),
+    ([0x2001, 4, 0x112, 0, 0, 0, 0, 0], 48, ""),
+    ([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28, ""),
+    ([0x2001, 0x30, 0, 0, 0, 0, 0, 0], 28, ""),
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, "Teredo"),
+    ([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking"),
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, "IETF protocol assignment"),
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
+    ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "segment routing"),
+    ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "private"),
+    ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
+    ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local"),
+    ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),
+];
+
+fn in_v6(ip: Ipv6Addr, first: [u16; 8], len: u8) -> bool {
+    let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+    u128::from(ip) & mask == u128::from(Ipv6Addr::from(first))
 }
 
 fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let seg = ip.segments();
     let embedded_v4 = |hi: u16, lo: u16| Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
-    Some(if ip.is_unspecified() {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if seg[0] & 0xfe00 == 0xfc00 {
-        "private"
-    } else if seg[0] & 0xffc0 == 0xfe80 {
-        "link-local"
-    } else if seg[0] & 0xffc0 == 0xfec0 {
-        "site-local"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else if seg[..6] == [0; 6] {
+    if ip.is_unspecified() {
+        return Some("unspecified");
+    }
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    if seg[..6] == [0; 6] {
         // IPv4-compatible (::a.b.c.d), deprecated: judged as the IPv4 address it carries.
         return special_v4(embedded_v4(seg[6], seg[7])).or(Some("reserved"));
-    } else if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    }
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         // NAT64: a translator would connect to the embedded IPv4 address.
         return special_v4(embedded_v4(seg[6], seg[7]));
-    } else if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1 {
-        "private"
-    } else if seg[0] == 0x2002 {
+    }
+    if seg[0] == 0x2002 {
         // 6to4: the relay would deliver to the embedded IPv4 address.
         return special_v4(embedded_v4(seg[1], seg[2]));
-    } else {
-        return None;
-    })
+    }
+    if let Some((_, _, class)) = V6_BLOCKS.iter().find(|(first, len, _)| in_v6(ip, *first, *len)) {
+        return (!class.is_empty()).then_some(*class);
+    }
+    // Outside 2000::/3 nothing is allocated for global unicast.
+    (seg[0] & 0xe000 != 0x2000).then_some("reserved")
 }
 
 #[cfg(test)]
@@ -363,21 +414,22 @@ mod tests {
 
     #[test]
     fn addresses_of_wildcard_names_must_be_public() {
+        let none = HostAddrs::fixed(vec![]);
         let rules = NetRules::new(&[t("*.example.test", None), t("exact.test", None)], &[t("203.0.113.9", None)]);
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert!(rules.check_addr(ip("93.184.216.34"), 443, Naming::Wildcard).is_ok());
+        assert!(rules.check_addr(ip("93.184.216.34"), 443, Naming::Wildcard, &none).is_ok());
         assert!(matches!(
-            rules.check_addr(ip("127.0.0.1"), 443, Naming::Wildcard),
+            rules.check_addr(ip("127.0.0.1"), 443, Naming::Wildcard, &none),
             Err(Denial::SpecialAddress { class: "loopback", .. })
         ));
-        assert!(rules.check_addr(ip("127.0.0.1"), 443, Naming::Exact).is_ok());
-        assert_eq!(rules.check_addr(ip("203.0.113.9"), 443, Naming::Exact), Err(Denial::Denied));
-        assert_eq!(rules.check_addr(ip("::ffff:203.0.113.9"), 443, Naming::Any), Err(Denial::Denied));
+        assert!(rules.check_addr(ip("127.0.0.1"), 443, Naming::Exact, &none).is_ok());
+        assert_eq!(rules.check_addr(ip("203.0.113.9"), 443, Naming::Exact, &none), Err(Denial::Denied));
+        assert_eq!(rules.check_addr(ip("::ffff:203.0.113.9"), 443, Naming::Any, &none), Err(Denial::Denied));
         // A private address listed exactly may be reached through a wildcard name too.
         let listed = NetRules::new(&[t("*.corp.test", None), t("10.0.0.5", Some(443))], &[]);
-        assert!(listed.check_addr(ip("10.0.0.5"), 443, Naming::Wildcard).is_ok());
-        assert!(listed.check_addr(ip("10.0.0.5"), 80, Naming::Wildcard).is_err());
-        assert!(listed.check_addr(ip("10.0.0.6"), 443, Naming::Wildcard).is_err());
+        assert!(listed.check_addr(ip("10.0.0.5"), 443, Naming::Wildcard, &none).is_ok());
+        assert!(listed.check_addr(ip("10.0.0.5"), 80, Naming::Wildcard, &none).is_err());
+        assert!(listed.check_addr(ip("10.0.0.6"), 443, Naming::Wildcard, &none).is_err());
     }
 
     #[test]
@@ -397,7 +449,32 @@ mod tests {
             ("0.0.0.0", "unspecified"),
             ("0.1.2.3", "unspecified"),
             ("224.0.0.1", "multicast"),
-            ("255.255.255.255", "reserved"),
+            ("255.255.255.255", "broadcast"),
+            ("192.0.0.8", "IETF protocol assignment"),
+            ("192.0.2.2", "documentation"),
+            ("192.88.99.1", "deprecated 6to4 relay"),
+            ("198.18.0.1", "benchmarking"),
+            ("198.19.255.255", "benchmarking"),
+            ("198.51.100.7", "documentation"),
+            ("203.0.113.200", "documentation"),
+            ("::ffff:192.0.2.2", "documentation"),
+            ("::ffff:0.0.0.0", "unspecified"),
+            ("64:ff9b::c000:202", "documentation"),
+            ("64:ff9b::7f00:1", "loopback"),
+            ("64:ff9b:1::808:808", "local-use NAT64"),
+            ("100::1", "discard-only"),
+            ("2001::1", "Teredo"),
+            ("2001:2::1", "benchmarking"),
+            ("2001:10::1", "IETF protocol assignment"),
+            ("2001:1ff::1", "IETF protocol assignment"),
+            ("2001:db8::1", "documentation"),
+            ("2002:c000:202::1", "documentation"),
+            ("2002:a9fe:a9fe::1", "cloud metadata"),
+            ("3fff:fff::1", "documentation"),
+            ("5f00::1", "segment routing"),
+            ("fd00::2", "private"),
+            ("4000::1", "reserved"),
+            ("1::1", "reserved"),
             ("240.0.0.1", "reserved"),
             ("::", "unspecified"),
             ("::1", "loopback"),
@@ -416,8 +493,63 @@ mod tests {
         ] {
             assert_eq!(c(addr), Some(class), "{addr}");
         }
-        for public in ["93.184.216.34", "172.32.0.1", "100.128.0.1", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"] {
+        for public in [
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "8.8.8.8",
+            "192.0.0.9",
+            "192.0.0.10",
+            "192.0.3.1",
+            "198.20.0.1",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:1::1",
+            "2001:3::1",
+            "2001:4:112::1",
+            "2001:20::1",
+            "2001:200::1",
+            "2001:db9::1",
+            "3fff:1000::1",
+            "2620:4f:8000::1",
+        ] {
             assert_eq!(c(public), None, "{public}");
+        }
+    }
+
+    #[test]
+    fn addresses_of_this_host_need_an_exact_entry_like_loopback() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // A public address that stands for one of this host's interfaces.
+        let host = HostAddrs::fixed(vec![ip("93.184.216.34"), ip("2606:4700::1111")]);
+        let rules = NetRules::new(&[t("*.example.test", None), t("2606:4700::1111", Some(443))], &[]);
+        assert_eq!(
+            rules.check_addr(ip("93.184.216.34"), 443, Naming::Wildcard, &host),
+            Err(Denial::SpecialAddress { addr: ip("93.184.216.34"), class: HOST_INTERFACE })
+        );
+        assert_eq!(
+            rules.check_addr(ip("::ffff:93.184.216.34"), 443, Naming::Wildcard, &host),
+            Err(Denial::SpecialAddress { addr: ip("93.184.216.34"), class: HOST_INTERFACE })
+        );
+        // Named exactly, or listed exactly as an address, it is reachable.
+        assert!(rules.check_addr(ip("93.184.216.34"), 443, Naming::Exact, &host).is_ok());
+        assert!(rules.check_addr(ip("2606:4700::1111"), 443, Naming::Wildcard, &host).is_ok());
+        assert!(rules.check_addr(ip("2606:4700::1111"), 80, Naming::Wildcard, &host).is_err());
+        // Addresses of other hosts stay public; loopback stays loopback.
+        assert!(rules.check_addr(ip("93.184.216.35"), 443, Naming::Wildcard, &host).is_ok());
+        let lo = HostAddrs::fixed(vec![ip("127.0.0.1")]);
+        assert_eq!(
+            rules.check_addr(ip("127.0.0.1"), 443, Naming::Wildcard, &lo),
+            Err(Denial::SpecialAddress { addr: ip("127.0.0.1"), class: "loopback" })
+        );
+        // The real interfaces: every one of them is refused to a wildcard.
+        let real = HostAddrs::system();
+        for a in real.current().iter() {
+            assert!(
+                matches!(rules.check_addr(*a, 9, Naming::Wildcard, &real), Err(Denial::SpecialAddress { .. })),
+                "{a}"
+            );
         }
     }
 
@@ -432,6 +564,7 @@ mod tests {
         let any = NetRules::from_grants(&Grant::All, &list);
         assert_eq!(any.check_host(&h("b.test"), 1), Ok(Naming::Any));
         assert_eq!(any.check_host(&h("a.test"), 1), Err(Denial::Denied));
-        assert!(any.check_addr("127.0.0.1".parse().unwrap(), 1, Naming::Any).is_ok());
+        let none = HostAddrs::fixed(vec![]);
+        assert!(any.check_addr("127.0.0.1".parse().unwrap(), 1, Naming::Any, &none).is_ok());
     }
 }

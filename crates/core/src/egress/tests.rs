@@ -307,6 +307,60 @@ async fn a_name_resolving_to_loopback_needs_an_exact_entry() {
 }
 
 #[tokio::test]
+async fn a_name_resolving_to_an_address_of_this_host_needs_an_exact_entry() {
+    // 93.184.216.34 stands for a public address on one of this host's interfaces: the proxy
+    // refuses it to a wildcard without connecting. (The allowed twins, an exact entry for the
+    // name or the address, are in rules.rs and netallow.spec.ts, against a real address of
+    // this host.)
+    let public: IpAddr = "93.184.216.34".parse().unwrap();
+    let rules = Arc::new(NetRules::new(&[target("*.svc.test")], &[]));
+    let names = HashMap::from([("web.svc.test".to_string(), vec![public])]);
+    let proxy = Arc::new(
+        EgressProxy::new(rules, Arc::new(Resolver::fixed(names))).with_host_addrs(HostAddrs::fixed(vec![public])),
+    );
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let cancel = CancellationToken::new();
+    let p = Proxy {
+        addr: listener.local_addr().unwrap(),
+        events: proxy.events(),
+        cancel: cancel.clone(),
+        task: tokio::spawn(proxy.serve(listener, cancel)),
+    };
+    let (_, status, headers, _) = connect(&p, "web.svc.test:443").await;
+    assert_eq!(status, 403);
+    let reason = header(&headers, DENIED_HEADER).unwrap();
+    assert!(reason.contains("93.184.216.34, a host interface address"), "{reason}");
+    let events = p.stop().await;
+    assert_eq!((events[0].allowed, events[0].address), (false, Some(public)));
+}
+
+#[tokio::test]
+async fn smuggling_attempts_are_400_and_reach_no_server() {
+    let (port, seen) = http_server().await;
+    let p = proxy(&["api.test"], &[], &[("api.test", LOCAL)]).await;
+    let url = format!("http://api.test:{port}/");
+    for (extra, why) in [
+        ("Content-Length: 3\r\nContent-Length: 3\r\n", "more than one Content-Length"),
+        ("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", "both Content-Length and Transfer-Encoding"),
+        ("Transfer-Encoding: chunked, identity\r\n", "must end with chunked"),
+        ("Transfer-Encoding : chunked\r\n", "malformed header name"),
+        ("X: 1\r\n Transfer-Encoding: chunked\r\n", "malformed header name"),
+        ("X: 1\nContent-Length: 3\r\n", "bare LF"),
+    ] {
+        let raw = format!("POST {url} HTTP/1.1\r\nHost: api.test\r\n{extra}\r\nabc");
+        let (status, _, body) = request(&p, &raw).await;
+        assert_eq!(status, 400, "{raw:?}");
+        assert!(body.contains(why), "{raw:?}: {body}");
+    }
+    assert!(seen.lock().unwrap().is_empty(), "a smuggling attempt reached the server");
+    // The unambiguous twin is forwarded.
+    let raw = format!("POST {url} HTTP/1.1\r\nHost: api.test\r\nContent-Length: 3\r\n\r\nabc");
+    let (status, _, body) = request(&p, &raw).await;
+    assert_eq!((status, body.as_str()), (200, format!("POST / api.test:{port} abc").as_str()));
+    p.stop().await;
+}
+
+#[tokio::test]
 async fn wildcards_match_names_below_never_the_name_itself() {
     let echo = echo_server().await;
     let p = proxy(

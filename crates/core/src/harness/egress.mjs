@@ -468,7 +468,7 @@ async function nodeFetch(input, init) {
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       if (e instanceof NetDeniedError) throw e;
-      throw new TypeError("fetch failed", { cause: e });
+      throw fetchFailed(e);
     }
     const location = res.headers.location;
     if (REDIRECT_STATUS.has(res.statusCode) && location !== undefined && mode !== "manual") {
@@ -502,6 +502,16 @@ async function nodeFetch(input, init) {
     }
     return toResponse(res, url, redirects > 0, method, signal);
   }
+}
+
+// undici's "fetch failed" says nothing more; the cause's message names the destination and
+// its code is the errno name the proxy reported, so both are carried up (bun's fetch rejects
+// with that code itself).
+function fetchFailed(cause) {
+  const detail = cause?.message;
+  const err = new TypeError(detail ? `fetch failed: ${detail}` : "fetch failed", { cause });
+  if (typeof cause?.code === "string") err.code = cause.code;
+  return err;
 }
 
 function sendOnce(url, method, headers, body, signal) {

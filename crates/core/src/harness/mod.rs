@@ -13,11 +13,16 @@ pub const WORKER_FILE_NAME: &str = "worker.mjs";
 /// policy lists hosts).
 pub const EGRESS_SOURCE: &str = include_str!("egress.mjs");
 pub const EGRESS_FILE_NAME: &str = "egress.mjs";
+/// Makes a refused connection say why when the policy grants no network (loaded by the
+/// harness under `TOOL_RUNTIME_NET=none`).
+pub const NETDENY_SOURCE: &str = include_str!("netdeny.mjs");
+pub const NETDENY_FILE_NAME: &str = "netdeny.mjs";
 
-/// Writes the harness (and the egress shim beside it) into `dir` with mode `perm` and returns
+/// Writes the harness (and the network shims beside it) into `dir` with mode `perm` and returns
 /// the harness's path.
 pub fn write_worker(dir: &Path, perm: u32) -> Result<PathBuf> {
     write_file(dir, EGRESS_FILE_NAME, EGRESS_SOURCE, perm)?;
+    write_file(dir, NETDENY_FILE_NAME, NETDENY_SOURCE, perm)?;
     write_file(dir, WORKER_FILE_NAME, WORKER_SOURCE, perm)
 }
 

@@ -39,6 +39,12 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
         env.remove("NO_PROXY");
         env.remove("no_proxy");
     }
+    // The harness loads a shim that makes refused connections say why when the policy grants
+    // no network and the sandbox enforces it. A call cannot set this itself.
+    env.remove("TOOL_RUNTIME_NET");
+    if inner.sandbox.denies_all_network() {
+        env.insert("TOOL_RUNTIME_NET".into(), "none".into());
+    }
     env.into_iter().collect()
 }
 

@@ -439,6 +439,12 @@ impl RuntimeSandbox {
         *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = RuleSet::default();
     }
 
+    /// Whether the policy grants no network at all (no `--allow-net`, or `--deny-net` of
+    /// everything) and the sandbox enforces that.
+    pub fn denies_all_network(&self) -> bool {
+        self.mode != SandboxMode::Off && !self.policy.net_allowed() && !self.policy.needs_proxy()
+    }
+
     /// Whether calls reach the network through the egress proxy.
     pub fn uses_proxy(&self) -> bool {
         self.mode != SandboxMode::Off && self.proxy
