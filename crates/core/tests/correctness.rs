@@ -46,6 +46,17 @@ async fn runtime_in(dir: &std::path::Path, patch: serde_json::Value) -> tool_run
     tool_runtime_core::RuntimeFactory::new(dir).with_hints(common::hints()).create_runtime(config).await.unwrap()
 }
 
+/// Waits until the pool has a warm worker, so the next call is served by one.
+async fn warm(r: &tool_runtime_core::Runtime) {
+    for _ in 0..600 {
+        if r.idle_workers() >= 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the pool never warmed up");
+}
+
 fn opts(input: serde_json::Value) -> CallOptions {
     CallOptions { input_json: Some(input.to_string()), timeout_ms: Some(60_000), ..CallOptions::default() }
 }
@@ -60,11 +71,13 @@ async fn a_call_asking_for_more_cpu_than_the_pool_default_gets_it() {
             json!({"runtimeType": rt, "entrypointPath": "tools.mjs", "cpuTimeLimitMs": 300, "pool": {"minIdle": 1}}),
         )
         .await;
+        warm(&r).await;
         let mut o = opts(json!({"ms": 2600}));
         o.cpu_time_limit_ms = Some(20_000);
         let out = r.execute("burn", "cpu-1", o).await;
         assert!(out.is_ok(), "{rt}: {:?}", out.err().map(|e| e.to_string()));
         // And the default still holds for calls that do not ask.
+        warm(&r).await;
         let e = r.execute("burn", "cpu-2", opts(json!({"ms": 2000}))).await.unwrap_err();
         assert_eq!(e.code(), "ERR_CPU_LIMIT", "{rt}: {e}");
         assert!(e.to_string().contains("300 ms"), "{rt}: the error names the limit that fired: {e}");
@@ -81,10 +94,12 @@ async fn a_node_call_asking_for_more_memory_than_the_pool_default_gets_it() {
         json!({"runtimeType": "node", "entrypointPath": "tools.mjs", "memoryLimitMb": 64, "pool": {"minIdle": 1}}),
     )
     .await;
+    warm(&r).await;
     let mut o = opts(json!({"mb": 120}));
     o.memory_limit_mb = Some(1024);
     let out = r.execute("heap", "mem-1", o).await;
     assert!(out.is_ok(), "{:?}", out.err().map(|e| e.to_string()));
+    warm(&r).await;
     let e = r.execute("heap", "mem-2", opts(json!({"mb": 120}))).await.unwrap_err();
     assert_eq!(e.code(), "ERR_MEMORY_LIMIT", "{e}");
     assert!(e.to_string().contains("64 MB"), "the error names the limit that fired: {e}");
