@@ -7,6 +7,7 @@
 mod capabilities;
 mod child;
 mod rules;
+mod seccomp;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
 pub use child::ChildSandbox;
+pub use seccomp::ExecPointers;
 
 use crate::config::{RuntimeType, SandboxMode};
 use crate::error::{Error, Result};
