@@ -111,6 +111,17 @@ function answerDns(msg: Buffer, rinfo: dgram.RemoteInfo) {
   dnsSocket.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
 }
 
+/**
+ * A victim holding no capabilities, like a tool of another call: as root the kernel itself
+ * refuses a capless process renicing one that holds capabilities, which would hide the filter.
+ */
+function spawnCaplessVictim(): ChildProcess {
+  const root = process.getuid?.() === 0;
+  const v = root ? spawn("setpriv", ["--bounding-set=-all", "--inh-caps=-all", "sleep", "30"], { stdio: "ignore" }) : spawn("sleep", ["30"], { stdio: "ignore" });
+  victims.push(v);
+  return v;
+}
+
 function spawnVictim(): ChildProcess {
   const v = spawn("sleep", ["30"], { stdio: "ignore" });
   victims.push(v);
@@ -781,7 +792,9 @@ for (const runtimeType of RUNTIMES) {
   describe(`sandbox on ${runtimeType}: other processes' limits, scheduling and children`, () => {
 
     it("changes no other process's limits, priority, affinity, scheduling or I/O priority and clones no sibling; on itself it can; unconfined it can", async () => {
-      const victim = spawnVictim();
+      const victim = spawnCaplessVictim();
+      // setpriv execs sleep in place: the same pid, once it holds no capabilities.
+      while (!/^CapEff:\s*0+$/m.test(fs.readFileSync(`/proc/${victim.pid}/status`, "utf8"))) await sleep(10);
       const before = schedState(victim.pid!);
       await run({ permissions: ["--allow-read", ...ffiRun] }, async (call) => {
         refusedOnOthers(await call("ffiProbe", ffiProbe("process", { target: victim.pid })), "confined");
@@ -806,6 +819,31 @@ for (const runtimeType of RUNTIMES) {
       assert.equal(after.policy, 5 /* SCHED_IDLE */);
       assert.equal(after.affinity, "0");
       assert.match(after.ioprio, /idle/);
+    });
+
+    it("reaches no other process through a pidfd, kcmp, robust lists or signals (Landlock's scopes); unconfined it can", async () => {
+      const victim = spawnCaplessVictim();
+      while (!/^CapEff:\s*0+$/m.test(fs.readFileSync(`/proc/${victim.pid}/status`, "utf8"))) await sleep(10);
+      const expected = { pidfdOpen: 0, pidfdGetfd: EPERM, processMadvise: EACCES, kcmp: EPERM, getRobustList: EPERM, pidfdSendSignal: EPERM, tgkill: EPERM };
+      for (const target of [victim.pid, process.pid]) {
+        // Also without the user and network namespaces (--allow-net): Landlock alone.
+        for (const net of [[], ["--allow-net"]]) {
+          await run({ permissions: ["--allow-read", ...net, ...ffiRun] }, async (call) => {
+            const r = await call("ffiProbe", ffiProbe("reach", { target }));
+            allowed(r, "the probe itself");
+            assert.deepEqual(r.result, expected, `${target} ${net}`);
+          });
+        }
+      }
+      await run({ sandbox: "off" }, async (call) => {
+        const r = await call("ffiProbe", { probe: "reach", args: { target: victim.pid }, bunPath: BUN });
+        allowed(r, "the probe itself");
+        const res = r.result as Record<string, number>;
+        // process_madvise takes CAP_SYS_NICE on top of the ptrace check: only root's twin has it.
+        const unconfined = { ...expected, pidfdGetfd: 0, kcmp: 0, getRobustList: 0, pidfdSendSignal: 0, tgkill: 0, processMadvise: res.processMadvise };
+        assert.deepEqual(res, unconfined);
+      });
+      assert.ok(processAlive(victim.pid!), "signal 0 killed the victim");
     });
 
     const modes: [string, RuntimeConfigInput][] = [

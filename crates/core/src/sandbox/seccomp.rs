@@ -225,6 +225,11 @@ fn other_processes() -> io::Result<Rules> {
         clone.push(rule(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(flag), flag)?])?);
     }
     rules.insert(libc::SYS_clone, clone);
+    // Pushes input into a terminal as if typed: through the controlling terminal the tool
+    // shares with the orchestrator (`/dev/tty`, readable under the default policy), a line
+    // for the shell that started it. Allowed without privilege where `dev.tty.legacy_tiocsti`
+    // is 1.
+    rules.insert(libc::SYS_ioctl, vec![arg_eq(1, libc::TIOCSTI as u64)?]);
     // Frees the memory of a process being killed, found by pidfd with no permission check of
     // its own: nothing a tool needs, and it reaches other processes.
     rules.insert(libc::SYS_process_mrelease, vec![]);
@@ -360,13 +365,11 @@ mod tests {
             let refused = [
                 libc::syscall(libc::SYS_prlimit64, other, libc::RLIMIT_NOFILE, &lim, none),
                 libc::syscall(libc::SYS_setpriority, libc::PRIO_PROCESS, other, 19),
-                libc::syscall(libc::SYS_setpriority, libc::PRIO_USER, 0, 19),
                 libc::syscall(libc::SYS_sched_setaffinity, other, size, &set),
                 libc::syscall(libc::SYS_sched_setscheduler, other, libc::SCHED_IDLE, &param),
                 libc::syscall(libc::SYS_sched_setparam, other, &param),
                 libc::syscall(libc::SYS_sched_setattr, other, attr.as_ptr(), 0),
                 libc::syscall(libc::SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, other, idle_ioprio),
-                libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_USER, 0, idle_ioprio),
             ];
             // The exit code names the first attempt that was not refused.
             for (i, r) in refused.into_iter().enumerate() {
@@ -398,8 +401,20 @@ mod tests {
                 libc::syscall(libc::SYS_sched_setattr, 0, attr.as_ptr(), 0),
                 libc::syscall(libc::SYS_ioprio_set, 1, 0, idle_ioprio),
             ];
-            match own.iter().position(|&r| r < 0) {
-                Some(i) => 128 + i as i32,
+            if let Some(i) = own.iter().position(|&r| r < 0) {
+                return 128 + i as i32;
+            }
+            // Every process of the caller's uid: tried as a uid nothing else runs as, so that
+            // a filter letting them through renices nothing but this process.
+            if libc::geteuid() == 0 && libc::setresuid(4_000_123, 4_000_123, 4_000_123) != 0 {
+                return 90;
+            }
+            let user_wide = [
+                libc::syscall(libc::SYS_setpriority, libc::PRIO_USER, 0, 19),
+                libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_USER, 0, idle_ioprio),
+            ];
+            match user_wide.iter().position(|&r| sys_errno(r) != libc::EPERM) {
+                Some(i) => 96 + i as i32,
                 None => 0,
             }
         };
@@ -463,6 +478,41 @@ mod tests {
         };
         // The shell ran with the right triple.
         assert_eq!(probe_in_child(&progs, &probe), 42);
+    }
+
+    /// In a new session with a pty as its controlling terminal, the errno of pushing a byte
+    /// into the terminal's input (0 when it went in).
+    fn push_into_terminal(filtered: bool) -> i32 {
+        let progs = build(OPEN, NONE).unwrap();
+        unsafe {
+            let pid = libc::fork();
+            assert!(pid >= 0);
+            if pid == 0 {
+                let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+                if master < 0 || libc::grantpt(master) != 0 || libc::unlockpt(master) != 0 || libc::setsid() < 0 {
+                    libc::_exit(100);
+                }
+                // Opened without O_NOCTTY by a session leader: its controlling terminal.
+                let tty = libc::open(libc::ptsname(master), libc::O_RDWR);
+                if tty < 0 {
+                    libc::_exit(101);
+                }
+                if filtered && (libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install(&progs).is_err()) {
+                    libc::_exit(102);
+                }
+                let c = b'x';
+                libc::_exit(sys_errno(libc::ioctl(tty, libc::TIOCSTI, &c) as libc::c_long));
+            }
+            let mut status = 0;
+            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+            libc::WEXITSTATUS(status)
+        }
+    }
+
+    #[test]
+    fn nothing_is_typed_into_a_terminal() {
+        assert_eq!(push_into_terminal(false), 0, "the unfiltered twin could not push input");
+        assert_eq!(push_into_terminal(true), libc::EPERM);
     }
 
     #[test]
