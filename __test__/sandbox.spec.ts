@@ -356,6 +356,25 @@ for (const runtimeType of RUNTIMES) {
       assert.equal(fs.existsSync(path.join(dirs.out, `via-link-${runtimeType}.txt`)), false);
     });
 
+    it("sets no setuid or setgid bit on a host file outside its write paths; unconfined it can", async () => {
+      const file = path.join(dirs.secret, `modes-${runtimeType}`);
+      fs.writeFileSync(file, "#!/bin/sh\n");
+      fs.chmodSync(file, 0o755);
+      const via = viaChild ? { bunPath: BUN } : {};
+      await run({ permissions: ["--allow-read", ...ffiRun] }, async (call) => {
+        denied(await call("chmod", { path: file, mode: 0o4755, ...via }), ["EPERM"], "chmod u+s");
+        denied(await call("chmod", { path: file, mode: 0o2755, ...via }), ["EPERM"], "chmod g+s");
+        // What stays possible (SECURITY.md, known limits): Landlock does not cover modes.
+        allowed(await call("chmod", { path: file, mode: 0o700, ...via }), "a plain mode change");
+      });
+      assert.equal(fs.statSync(file).mode & 0o7777, 0o700);
+      await run({ sandbox: "off" }, async (call) => {
+        allowed(await call("chmod", { path: file, mode: 0o4755, ...via }), "chmod u+s unconfined");
+      });
+      assert.equal(fs.statSync(file).mode & 0o7777, 0o4755);
+      fs.rmSync(file);
+    });
+
     it("cannot hard-link or rename files across the boundary; with --allow-write on both sides it can", async () => {
       const tag = runtimeType;
       await run({}, async (call) => {

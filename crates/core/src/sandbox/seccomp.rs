@@ -94,13 +94,17 @@ fn compile(rules: Rules, errno: i32) -> io::Result<BpfProgram> {
 
 /// The programs to install, in any order.
 pub fn build(plan: SeccompPlan, exec: ExecPointers) -> io::Result<Vec<BpfProgram>> {
-    Ok(vec![refuse_x32(compile(escapes(plan, exec)?, libc::EACCES)?), compile(other_processes()?, libc::EPERM)?, {
-        // glibc (2.34+) and the runtimes try clone3 first and fall back to clone on ENOSYS;
-        // clone3 passes its flags in memory, where a filter cannot look.
-        let mut rules = Rules::new();
-        rules.insert(libc::SYS_clone3, vec![]);
-        compile(rules, libc::ENOSYS)?
-    }])
+    Ok(vec![
+        refuse_x32(compile(escapes(plan, exec)?, libc::EACCES)?),
+        compile(other_processes()?.into_iter().chain(file_modes()?).collect(), libc::EPERM)?,
+        {
+            // glibc (2.34+) and the runtimes try clone3 first and fall back to clone on ENOSYS;
+            // clone3 passes its flags in memory, where a filter cannot look.
+            let mut rules = Rules::new();
+            rules.insert(libc::SYS_clone3, vec![]);
+            compile(rules, libc::ENOSYS)?
+        },
+    ])
 }
 
 /// Ways out of the sandbox, refused with `EACCES` as they always were.
@@ -233,6 +237,32 @@ fn other_processes() -> io::Result<Rules> {
     // Frees the memory of a process being killed, found by pidfd with no permission check of
     // its own: nothing a tool needs, and it reaches other processes.
     rules.insert(libc::SYS_process_mrelease, vec![]);
+    Ok(rules)
+}
+
+/// fchmodat2(2), numbered alike on x86_64 and arm64 (the libc crate names it on x86_64 only).
+const SYS_FCHMODAT2: libc::c_long = 452;
+
+/// Setting the setuid or setgid bit, refused with `EPERM`. Landlock does not cover a file's
+/// mode, and a file's owner may change it without privilege: under a root orchestrator a tool
+/// could otherwise make any root-owned program (`/bin/bash`) setuid root, for every user of
+/// the host. Other mode changes are a known limit (SECURITY.md).
+fn file_modes() -> io::Result<Rules> {
+    let mut rules = Rules::new();
+    let mut setid = |nr: libc::c_long, mode_arg: u8| -> io::Result<()> {
+        let mut any = Vec::new();
+        for bit in [libc::S_ISUID, libc::S_ISGID] {
+            let bit = bit as u64;
+            any.push(rule(vec![cond(mode_arg, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(bit), bit)?])?);
+        }
+        rules.insert(nr, any);
+        Ok(())
+    };
+    #[cfg(target_arch = "x86_64")]
+    setid(libc::SYS_chmod, 1)?;
+    setid(libc::SYS_fchmod, 1)?;
+    setid(libc::SYS_fchmodat, 2)?;
+    setid(SYS_FCHMODAT2, 2)?;
     Ok(rules)
 }
 
@@ -513,6 +543,38 @@ mod tests {
     fn nothing_is_typed_into_a_terminal() {
         assert_eq!(push_into_terminal(false), 0, "the unfiltered twin could not push input");
         assert_eq!(push_into_terminal(true), libc::EPERM);
+    }
+
+    #[test]
+    fn no_setuid_or_setgid_bit_is_set_and_other_modes_are() {
+        let file = std::env::temp_dir().join(format!("tr-seccomp-mode-{}", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let path = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
+        let progs = build(OPEN, NONE).unwrap();
+        let probe = || unsafe {
+            let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            let refused = [
+                libc::chmod(path.as_ptr(), 0o4755),
+                libc::chmod(path.as_ptr(), 0o2755),
+                libc::fchmod(fd, 0o6755),
+                libc::fchmodat(libc::AT_FDCWD, path.as_ptr(), 0o4700, 0),
+            ];
+            if let Some(i) = refused.iter().position(|&r| r != -1 || errno() != libc::EPERM) {
+                return 1 + i as i32;
+            }
+            if sys_errno(libc::syscall(SYS_FCHMODAT2, libc::AT_FDCWD, path.as_ptr(), 0o4700, 0)) != libc::EPERM {
+                return 10;
+            }
+            if libc::fchmod(fd, 0o640) != 0 || libc::chmod(path.as_ptr(), 0o600) != 0 {
+                return 20;
+            }
+            0
+        };
+        let r = probe_in_child(&progs, &probe);
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(r, 0);
+        assert_eq!(mode & 0o7777, 0o600);
     }
 
     #[test]
