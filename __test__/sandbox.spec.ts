@@ -843,7 +843,7 @@ for (const runtimeType of RUNTIMES) {
     it("reaches no other process through a pidfd, kcmp, robust lists or signals (Landlock's scopes); unconfined it can", async () => {
       const victim = spawnCaplessVictim();
       while (!/^CapEff:\s*0+$/m.test(fs.readFileSync(`/proc/${victim.pid}/status`, "utf8"))) await sleep(10);
-      const expected = { pidfdOpen: 0, pidfdGetfd: EPERM, processMadvise: EACCES, kcmp: EPERM, getRobustList: EPERM, pidfdSendSignal: EPERM, tgkill: EPERM };
+      const expected = { pidfdOpen: 0, pidfdGetfd: EPERM, processMadvise: EACCES, kcmp: EPERM, getRobustList: EPERM, pidfdSendSignal: EPERM, tgkill: EPERM, tkill: EPERM, rtSigqueueinfo: EPERM, rtTgsigqueueinfo: EPERM };
       for (const target of [victim.pid, process.pid]) {
         // Also without the user and network namespaces (--allow-net): Landlock alone.
         for (const net of [[], ["--allow-net"]]) {
@@ -859,7 +859,7 @@ for (const runtimeType of RUNTIMES) {
         allowed(r, "the probe itself");
         const res = r.result as Record<string, number>;
         // process_madvise takes CAP_SYS_NICE on top of the ptrace check: only root's twin has it.
-        const unconfined = { ...expected, pidfdGetfd: 0, kcmp: 0, getRobustList: 0, pidfdSendSignal: 0, tgkill: 0, processMadvise: res.processMadvise };
+        const unconfined = { ...expected, pidfdGetfd: 0, kcmp: 0, getRobustList: 0, pidfdSendSignal: 0, tgkill: 0, tkill: 0, rtSigqueueinfo: 0, rtTgsigqueueinfo: 0, processMadvise: res.processMadvise };
         assert.deepEqual(res, unconfined);
       });
       assert.ok(processAlive(victim.pid!), "signal 0 killed the victim");

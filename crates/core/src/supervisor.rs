@@ -377,7 +377,7 @@ mod tests {
         for img in &images {
             let p = img.pointers();
             for v in [p.path, p.argv, p.envp] {
-                assert!(v >= 1 << 32 && v < 1 << USER_VA_BITS && v % 16 == 0, "{v:#x}");
+                assert!((1 << 32..1 << USER_VA_BITS).contains(&v) && v % 16 == 0, "{v:#x}");
                 assert!(seen.insert(v), "{v:#x} drawn twice");
             }
             unsafe {

@@ -45,6 +45,8 @@ const ARCH: TargetArch = TargetArch::aarch64;
 
 const PRIO_USER: u64 = libc::PRIO_USER as u64;
 const IOPRIO_WHO_USER: u64 = 3;
+/// The same on x86_64 and arm64; libc's type for it differs between its targets.
+const TIOCSTI: u64 = 0x5412;
 
 /// `clone(2)` flags a tool may not pass. `CLONE_PARENT` makes the new process a child of the
 /// tool's parent (the orchestrator, which never reaps it, so it stays a zombie and outlives
@@ -233,7 +235,7 @@ fn other_processes() -> io::Result<Rules> {
     // shares with the orchestrator (`/dev/tty`, readable under the default policy), a line
     // for the shell that started it. Allowed without privilege where `dev.tty.legacy_tiocsti`
     // is 1.
-    rules.insert(libc::SYS_ioctl, vec![arg_eq(1, libc::TIOCSTI as u64)?]);
+    rules.insert(libc::SYS_ioctl, vec![arg_eq(1, TIOCSTI)?]);
     // Frees the memory of a process being killed, found by pidfd with no permission check of
     // its own: nothing a tool needs, and it reaches other processes.
     rules.insert(libc::SYS_process_mrelease, vec![]);
@@ -392,6 +394,7 @@ mod tests {
             // sched_attr: size, policy (SCHED_IDLE), flags, nice, priority, ...
             let attr: [u32; 12] = [48, libc::SCHED_IDLE as u32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
             let idle_ioprio = 3 << 13;
+            let mask: u64 = 1;
             let refused = [
                 libc::syscall(libc::SYS_prlimit64, other, libc::RLIMIT_NOFILE, &lim, none),
                 libc::syscall(libc::SYS_setpriority, libc::PRIO_PROCESS, other, 19),
@@ -400,6 +403,9 @@ mod tests {
                 libc::syscall(libc::SYS_sched_setparam, other, &param),
                 libc::syscall(libc::SYS_sched_setattr, other, attr.as_ptr(), 0),
                 libc::syscall(libc::SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, other, idle_ioprio),
+                libc::syscall(libc::SYS_migrate_pages, other, 64, &mask, &mask),
+                libc::syscall(libc::SYS_move_pages, other, 0, none, none, none, 0),
+                libc::syscall(libc::SYS_process_mrelease, libc::syscall(libc::SYS_pidfd_open, other, 0), 0),
             ];
             // The exit code names the first attempt that was not refused.
             for (i, r) in refused.into_iter().enumerate() {
@@ -407,10 +413,7 @@ mod tests {
                     return i as i32 + 1;
                 }
             }
-            for (i, flags) in [libc::CLONE_PARENT, libc::CLONE_NEWUSER, libc::CLONE_NEWNET | libc::CLONE_NEWNS]
-                .into_iter()
-                .enumerate()
-            {
+            for (i, flags) in CLONE_REFUSED.into_iter().enumerate() {
                 let r = libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD, 0, 0, 0, 0);
                 if r == 0 {
                     // A clone that got through: the child leaves at once.
