@@ -192,7 +192,10 @@ export interface SandboxReport {
   signals: Mechanism[];
   abstractUnixSockets: Mechanism[];
   pathUnixSockets: Mechanism[];
-  /** Reading `/proc/<pid>/environ` or `/mem` of processes outside the sandbox. */
+  /**
+   * Reaching processes outside the sandbox: their `/proc/<pid>/environ` and `/mem`, fds and
+   * memory (Landlock), their limits and scheduling, host SysV IPC objects (seccomp).
+   */
   otherProcesses: Mechanism[];
   noNewPrivs: boolean;
   /** What the policy asks for and this machine cannot enforce (best-effort mode). */

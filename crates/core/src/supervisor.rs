@@ -148,16 +148,19 @@ pub fn channel_open_in_child(pid: i32, inode: u64) -> bool {
     }
 }
 
-/// Pointers for `execve`, built in the parent so the child only makes syscalls.
+/// Pointers for `execve`, built in the parent so the child only makes syscalls. The path, the
+/// argv array and the envp array each sit in a mapping of their own at a random address: the
+/// seccomp filter admits only this triple, and a tool must not be able to find it (see
+/// [`crate::sandbox::ExecPointers`]).
 struct ExecImage {
     _strings: Vec<CString>,
-    path: *const libc::c_char,
-    argv: Vec<*const libc::c_char>,
-    envp: Vec<*const libc::c_char>,
+    path: Scattered,
+    argv: Scattered,
+    envp: Scattered,
 }
 
-// SAFETY: the pointers refer into `_strings`, owned by the same struct and never mutated; the
-// struct is only read, in the forked child.
+// SAFETY: the pointers refer into `_strings` and the mappings, owned by the same struct and
+// never written after construction; the struct is only read, in the forked child.
 unsafe impl Send for ExecImage {}
 unsafe impl Sync for ExecImage {}
 
@@ -179,13 +182,80 @@ impl ExecImage {
             strings.push(cstring(format!("{k}={v}").as_bytes())?);
             env_idx.push(strings.len() - 1);
         }
-        let ptr = |i: usize| strings[i].as_ptr();
-        let mut argv: Vec<_> = argv_idx.iter().map(|&i| ptr(i)).collect();
-        argv.push(std::ptr::null());
-        let mut envp: Vec<_> = env_idx.iter().map(|&i| ptr(i)).collect();
-        envp.push(std::ptr::null());
-        let path = strings[0].as_ptr();
+        let array = |idx: &[usize]| -> Vec<u8> {
+            let mut ptrs: Vec<*const libc::c_char> = idx.iter().map(|&i| strings[i].as_ptr()).collect();
+            ptrs.push(std::ptr::null());
+            ptrs.iter().flat_map(|p| (*p as usize).to_ne_bytes()).collect()
+        };
+        let argv = Scattered::new(&array(&argv_idx))?;
+        let envp = Scattered::new(&array(&env_idx))?;
+        let path = Scattered::new(strings[0].as_bytes_with_nul())?;
         Ok(ExecImage { _strings: strings, path, argv, envp })
+    }
+
+    fn pointers(&self) -> crate::sandbox::ExecPointers {
+        crate::sandbox::ExecPointers { path: self.path.at as u64, argv: self.argv.at as u64, envp: self.envp.at as u64 }
+    }
+}
+
+/// A read-only copy of some bytes in a private anonymous mapping at a random page of the user
+/// address space, at a random 16-byte-aligned offset; unmapped when dropped (the forked child
+/// has its own copy until it execs).
+struct Scattered {
+    base: *mut libc::c_void,
+    len: usize,
+    at: *const u8,
+}
+
+/// Bits of user address space to place mappings in: x86_64 has 47; aarch64 kernels have 39
+/// to 48, so the smallest is used there.
+const USER_VA_BITS: u32 = if cfg!(target_arch = "x86_64") { 47 } else { 39 };
+
+impl Scattered {
+    fn new(bytes: &[u8]) -> io::Result<Self> {
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+        let top = 1u64 << USER_VA_BITS;
+        // Below this sit mmap_min_addr and the program's own image.
+        let bottom = 1u64 << 32;
+        for _ in 0..64 {
+            let offset = rand::random_range(0..page / 16) * 16;
+            let len = (offset + bytes.len() as u64).div_ceil(page) * page;
+            let addr = rand::random_range(bottom..top - len) & !(page - 1);
+            // SAFETY: a fresh anonymous mapping; NOREPLACE never touches an existing one.
+            let base = unsafe {
+                libc::mmap(
+                    addr as *mut libc::c_void,
+                    len as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                    -1,
+                    0,
+                )
+            };
+            if base == libc::MAP_FAILED {
+                // EEXIST: that range is taken; any other failure is tried elsewhere too.
+                continue;
+            }
+            let placed = Scattered { base, len: len as usize, at: unsafe { base.cast::<u8>().add(offset as usize) } };
+            if base as u64 != addr {
+                // A kernel before 4.17 reads the flag as a hint and may put it anywhere.
+                continue;
+            }
+            // SAFETY: `at..at + bytes.len()` lies inside the mapping just made.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), placed.at.cast_mut(), bytes.len());
+                libc::mprotect(base, placed.len, libc::PROT_READ);
+            }
+            return Ok(placed);
+        }
+        Err(io::Error::other("no free random address for the runtime's exec arguments"))
+    }
+}
+
+impl Drop for Scattered {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and nothing points into it once the image is dropped.
+        unsafe { libc::munmap(self.base, self.len) };
     }
 }
 
@@ -224,7 +294,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let receive_listener = req.receive_listener && req.sandbox.as_ref().is_some_and(|s| s.proxy_listener);
     let sandbox = match req.sandbox.take() {
         Some(mut sb) => {
-            sb.prepare(image.path)?;
+            sb.prepare(image.pointers())?;
             Some(Arc::new(sb))
         }
         None => None,
@@ -256,7 +326,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
             // exec through a pipe of its own that must stay open until then.
             const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
             libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, CLOSE_RANGE_CLOEXEC);
-            libc::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr());
+            libc::execve(exec.path.at.cast(), exec.argv.at.cast(), exec.envp.at.cast());
             Err(io::Error::last_os_error())
         });
     }
@@ -339,6 +409,54 @@ pub fn is_transient_spawn_error(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_arguments_sit_at_independent_random_addresses() {
+        let req = SpawnRequest {
+            program: "/bin/echo".into(),
+            args: vec!["hi".into()],
+            env: vec![("A".into(), "b".into())],
+            cwd: "/".into(),
+            sandbox: None,
+            tail_cap: 0,
+            cgroup_procs: vec![],
+            rlimits: None,
+            receive_listener: false,
+        };
+        let images: Vec<ExecImage> = (0..4).map(|_| ExecImage::new(&req).unwrap()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for img in &images {
+            let p = img.pointers();
+            for v in [p.path, p.argv, p.envp] {
+                assert!((1 << 32..1 << USER_VA_BITS).contains(&v) && v % 16 == 0, "{v:#x}");
+                assert!(seen.insert(v), "{v:#x} drawn twice");
+            }
+            unsafe {
+                assert_eq!(std::ffi::CStr::from_ptr(img.path.at.cast()), c"/bin/echo");
+                let argv = img.argv.at.cast::<*const libc::c_char>();
+                assert_eq!(std::ffi::CStr::from_ptr(*argv.add(1)), c"hi");
+                assert!((*argv.add(2)).is_null());
+                let envp = img.envp.at.cast::<*const libc::c_char>();
+                assert_eq!(std::ffi::CStr::from_ptr(*envp), c"A=b");
+            }
+        }
+        let first = images[0].pointers().path;
+        drop(images);
+        // Unmapped with the image: the page is free again.
+        let page = first & !4095;
+        let r = unsafe {
+            libc::mmap(
+                page as *mut _,
+                4096,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        assert_eq!(r as u64, page);
+        unsafe { libc::munmap(r, 4096) };
+    }
 
     #[test]
     fn tail_keeps_the_last_bytes_and_counts_all() {

@@ -1,28 +1,14 @@
 //! The part of the sandbox that runs in the forked child, before `execve`. Everything here is
 //! prepared in the parent (strings formatted, BPF compiled) so the child only makes syscalls.
 
-use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
-};
+use seccompiler::BpfProgram;
 
-/// What the seccomp filter refuses (with EACCES).
-#[derive(Debug, Clone, Copy)]
-pub struct SeccompPlan {
-    /// Every `execve` but the runtime's own: stops running programs through the dynamic
-    /// loader (`ld.so /bin/sh`), which Landlock's execute right alone cannot.
-    pub block_exec: bool,
-    /// IPv4 and IPv6 sockets. Families other than unix, netlink, IPv4 and IPv6 (vsock, which
-    /// reaches the hypervisor's host from any network namespace, packet, and the rest) are
-    /// refused whatever the policy says.
-    pub block_inet: bool,
-    /// Unix sockets (path sockets are not covered by Landlock before ABI 9).
-    pub block_unix: bool,
-}
+pub use super::seccomp::SeccompPlan;
+use super::seccomp::{self, ExecPointers};
 
 #[derive(Debug)]
 pub struct ChildSandbox {
@@ -33,7 +19,7 @@ pub struct ChildSandbox {
     uid_map: CString,
     gid_map: CString,
     seccomp: Option<SeccompPlan>,
-    bpf: Option<BpfProgram>,
+    bpf: Vec<BpfProgram>,
     private_tmp: Option<PrivateTmp>,
     /// Create the egress proxy's listener inside the new network namespace and hand it to
     /// the host over the channel (fd 3).
@@ -54,11 +40,6 @@ pub struct PrivateTmp {
     pub needs_userns: bool,
 }
 
-#[cfg(target_arch = "x86_64")]
-const ARCH: TargetArch = TargetArch::x86_64;
-#[cfg(target_arch = "aarch64")]
-const ARCH: TargetArch = TargetArch::aarch64;
-
 impl ChildSandbox {
     pub(super) fn new(
         ruleset: Option<OwnedFd>,
@@ -77,110 +58,19 @@ impl ChildSandbox {
             uid_map: CString::new(format!("{uid} {uid} 1\n")).expect("no NUL"),
             gid_map: CString::new(format!("{gid} {gid} 1\n")).expect("no NUL"),
             seccomp,
-            bpf: None,
+            bpf: Vec::new(),
             private_tmp,
             proxy_listener: false,
         }
     }
 
-    /// Compiles the seccomp filter once the address of the runtime's path string is known:
-    /// the filter lets `execve` through only for that exact pointer, which exists only in the
-    /// forked child before it execs.
-    pub fn prepare(&mut self, exec_path: *const libc::c_char) -> io::Result<()> {
-        let Some(plan) = self.seccomp else { return Ok(()) };
-        let err = |e: seccompiler::BackendError| io::Error::other(format!("seccomp filter: {e}"));
-        let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, v: u64| {
-            SeccompCondition::new(arg, len, op, v).map_err(err)
-        };
-        let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-        let always = |rules: &mut BTreeMap<i64, Vec<SeccompRule>>, nr: libc::c_long| {
-            rules.insert(nr, vec![]);
-        };
-        if plan.block_exec {
-            rules.insert(
-                libc::SYS_execve,
-                vec![SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, exec_path as u64)?])
-                    .map_err(err)?],
-            );
-            always(&mut rules, libc::SYS_execveat);
+    /// Compiles the seccomp filter once the addresses of the runtime's `execve` arguments are
+    /// known: the filter lets `execve` through only with those exact pointers, which exist
+    /// only in the forked child before it execs.
+    pub fn prepare(&mut self, exec: ExecPointers) -> io::Result<()> {
+        if let Some(plan) = self.seccomp {
+            self.bpf = seccomp::build(plan, exec)?;
         }
-        // socket(2) is refused for every address family but those allowed: an allowlist, so a
-        // family the network namespace does not isolate (AF_VSOCK reaches the hypervisor's
-        // host) cannot slip through. Netlink stays: it is per network namespace, and the
-        // runtimes list interfaces with it.
-        let mut families = vec![libc::AF_NETLINK];
-        if !plan.block_unix {
-            families.push(libc::AF_UNIX);
-        }
-        if !plan.block_inet {
-            families.extend([libc::AF_INET, libc::AF_INET6]);
-        }
-        let mut not_allowed = Vec::new();
-        for f in families {
-            not_allowed.push(cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, f as u64)?);
-        }
-        rules.insert(libc::SYS_socket, vec![SeccompRule::new(not_allowed).map_err(err)?]);
-        // io_uring can create and connect sockets without the socket(2) syscall.
-        for nr in [libc::SYS_io_uring_setup, libc::SYS_io_uring_enter, libc::SYS_io_uring_register] {
-            always(&mut rules, nr);
-        }
-        // Leaving the process group would let a grandchild outlive the call's kill; the rest
-        // are ways out of or around the sandbox that no tool needs.
-        for nr in [
-            libc::SYS_setsid,
-            libc::SYS_setpgid,
-            libc::SYS_unshare,
-            libc::SYS_setns,
-            libc::SYS_mount,
-            libc::SYS_umount2,
-            libc::SYS_pivot_root,
-            libc::SYS_chroot,
-            libc::SYS_ptrace,
-            libc::SYS_process_vm_readv,
-            libc::SYS_process_vm_writev,
-            libc::SYS_bpf,
-            libc::SYS_perf_event_open,
-            libc::SYS_keyctl,
-            libc::SYS_add_key,
-            libc::SYS_request_key,
-            libc::SYS_userfaultfd,
-            libc::SYS_open_by_handle_at,
-            libc::SYS_kexec_load,
-            libc::SYS_init_module,
-            libc::SYS_finit_module,
-            libc::SYS_delete_module,
-        ] {
-            always(&mut rules, nr);
-        }
-        // SysV IPC and POSIX message queues name host objects by number or by a name outside
-        // the filesystem, where Landlock does not look: another process's shared memory would
-        // be one shmat away. The runtimes use neither.
-        for nr in [
-            libc::SYS_shmget,
-            libc::SYS_shmat,
-            libc::SYS_shmctl,
-            libc::SYS_shmdt,
-            libc::SYS_msgget,
-            libc::SYS_msgsnd,
-            libc::SYS_msgrcv,
-            libc::SYS_msgctl,
-            libc::SYS_semget,
-            libc::SYS_semop,
-            libc::SYS_semtimedop,
-            libc::SYS_semctl,
-            libc::SYS_mq_open,
-            libc::SYS_mq_unlink,
-            libc::SYS_mq_timedsend,
-            libc::SYS_mq_timedreceive,
-            libc::SYS_mq_notify,
-            libc::SYS_mq_getsetattr,
-        ] {
-            always(&mut rules, nr);
-        }
-        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EACCES as u32), ARCH)
-            .map_err(err)?;
-        let bpf: BpfProgram = filter.try_into().map_err(err)?;
-        self.bpf = Some(refuse_x32(bpf));
         Ok(())
     }
 
@@ -289,47 +179,8 @@ impl ChildSandbox {
                 return fail();
             }
         }
-        if let Some(bpf) = &self.bpf {
-            let prog = libc::sock_fprog { len: bpf.len() as u16, filter: bpf.as_ptr() as *mut libc::sock_filter };
-            if libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog as *const _) != 0 {
-                return fail();
-            }
-        }
-        Ok(())
+        seccomp::install(&self.bpf)
     }
-}
-
-/// On x86_64, syscalls of the x32 ABI carry the same audit architecture as native ones with
-/// bit 30 set in their number, so a filter keyed on native numbers would not see them. This
-/// inserts, right after the architecture check, a refusal of every number with that bit.
-fn refuse_x32(bpf: BpfProgram) -> BpfProgram {
-    if !cfg!(target_arch = "x86_64") {
-        return bpf;
-    }
-    // seccompiler starts with: load arch; jeq arch, skip 1; ret kill. Anything else is not
-    // the layout this splice was written for: keep the filter as built.
-    let arch_check_len = 3;
-    if bpf.len() < arch_check_len || bpf[2].code != (libc::BPF_RET | libc::BPF_K) as u16 {
-        return bpf;
-    }
-    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    const SECCOMP_DATA_NR_OFFSET: u32 = 0;
-    let stmt = |code: u32, k: u32| seccompiler::sock_filter { code: code as u16, jt: 0, jf: 0, k };
-    let guard = [
-        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, SECCOMP_DATA_NR_OFFSET),
-        seccompiler::sock_filter {
-            code: (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 1,
-            k: X32_SYSCALL_BIT,
-        },
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ERRNO | libc::EACCES as u32),
-    ];
-    let mut out = Vec::with_capacity(bpf.len() + guard.len());
-    out.extend_from_slice(&bpf[..arch_check_len]);
-    out.extend_from_slice(&guard);
-    out.extend_from_slice(&bpf[arch_check_len..]);
-    out
 }
 
 #[repr(C)]
@@ -411,7 +262,7 @@ mod tests {
     /// bit per probe that did not behave.
     fn probe_in_child(plan: SeccompPlan, probe: unsafe fn() -> i32) -> i32 {
         let mut sb = ChildSandbox::new(None, 0, false, Some(plan), None);
-        sb.prepare(c"/nonexistent".as_ptr()).unwrap();
+        sb.prepare(ExecPointers { path: 1, argv: 2, envp: 3 }).unwrap();
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0);
@@ -516,22 +367,5 @@ mod tests {
         }
         let plan = SeccompPlan { block_exec: false, block_inet: false, block_unix: false };
         assert_eq!(probe_in_child(plan, probe), 0);
-    }
-
-    #[test]
-    fn x32_syscalls_are_refused_right_after_the_arch_check() {
-        let mut sb = ChildSandbox::new(
-            None,
-            0,
-            false,
-            Some(SeccompPlan { block_exec: true, block_inet: true, block_unix: true }),
-            None,
-        );
-        sb.prepare(c"/x".as_ptr()).unwrap();
-        let bpf = sb.bpf.as_ref().unwrap();
-        if cfg!(target_arch = "x86_64") {
-            assert_eq!(bpf[4].k, 0x4000_0000);
-            assert_eq!(bpf[5].k, libc::SECCOMP_RET_ERRNO | libc::EACCES as u32);
-        }
     }
 }

@@ -7,6 +7,7 @@
 mod capabilities;
 mod child;
 mod rules;
+mod seccomp;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
 pub use child::ChildSandbox;
+pub use seccomp::ExecPointers;
 
 use crate::config::{RuntimeType, SandboxMode};
 use crate::error::{Error, Result};
@@ -64,8 +66,8 @@ pub struct SandboxReport {
     pub abstract_unix_sockets: Vec<&'static str>,
     /// Path unix sockets outside `--allow-write`.
     pub path_unix_sockets: Vec<&'static str>,
-    /// `/proc/<pid>/environ`, `/mem` of processes outside the sandbox, and host SysV IPC
-    /// objects and message queues.
+    /// `/proc/<pid>/environ`, `/mem`, fds and memory of processes outside the sandbox, their
+    /// limits and scheduling, and host SysV IPC objects and message queues.
     pub other_processes: Vec<&'static str>,
     pub no_new_privs: bool,
     /// What the policy asks for and this machine cannot enforce (best-effort mode).
@@ -324,7 +326,8 @@ impl RuntimeSandbox {
             abstract_unix_sockets: abstract_by,
             path_unix_sockets: path_unix_by,
             other_processes: {
-                // Landlock guards their /proc files; seccomp their SysV IPC and message queues.
+                // Landlock guards their /proc files, fds and memory; seccomp their limits and
+                // scheduling, SysV IPC and message queues.
                 let mut v = vec![];
                 if landlock {
                     v.push("landlock");
