@@ -4,7 +4,7 @@
 //! tree; without one, a watchdog samples the tree from /proc. rlimits add per-process backstops.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -179,13 +179,8 @@ pub struct CallGroup {
 }
 
 fn open_write(path: &Path) -> io::Result<OwnedFd> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::other("NUL in path"))?;
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    // std opens with O_CLOEXEC: the fd reaches the child only as the number it writes to.
+    Ok(OwnedFd::from(std::fs::OpenOptions::new().write(true).open(path)?))
 }
 
 impl CallGroup {
@@ -354,10 +349,8 @@ impl CallGroup {
             }
         }
         for p in self.pids() {
-            // SAFETY: kill(2) takes plain integers; a pid that is gone is an error we ignore.
-            unsafe {
-                libc::kill(p, libc::SIGKILL);
-            }
+            // A pid that is already gone is an error worth ignoring.
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
         }
     }
 }
@@ -455,9 +448,12 @@ impl Rlimits {
     }
 }
 
+fn sysconf(var: nix::unistd::SysconfVar) -> Option<u64> {
+    nix::unistd::sysconf(var).ok().flatten().and_then(|v| u64::try_from(v).ok())
+}
+
 fn page_size() -> u64 {
-    // SAFETY: sysconf takes an integer name and returns an integer.
-    (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64
+    sysconf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap_or(4096).max(4096)
 }
 
 /// Resident memory of one process, in bytes (one read of `/proc/<pid>/statm`).
@@ -478,7 +474,7 @@ pub struct TreeSample {
 pub fn sample_tree(root: i32) -> TreeSample {
     let mut s = TreeSample::default();
     let page = page_size();
-    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let tick = sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap_or(100).max(1);
     let mut stack = vec![root];
     let mut seen = 0;
     while let Some(pid) = stack.pop() {

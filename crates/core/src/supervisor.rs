@@ -133,6 +133,7 @@ impl Capture {
 /// Bytes waiting unread in a pipe or socket.
 pub fn unread_bytes(fd: &OwnedFd) -> usize {
     let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n`.
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } < 0 {
         return 0;
     }
@@ -162,6 +163,7 @@ struct ExecImage {
 // SAFETY: the pointers refer into `_strings` and the mappings, owned by the same struct and
 // never written after construction; the struct is only read, in the forked child.
 unsafe impl Send for ExecImage {}
+// SAFETY: as for Send: nothing is written through the pointers after construction.
 unsafe impl Sync for ExecImage {}
 
 fn cstring(bytes: &[u8]) -> io::Result<CString> {
@@ -213,7 +215,12 @@ const USER_VA_BITS: u32 = if cfg!(target_arch = "x86_64") { 47 } else { 39 };
 
 impl Scattered {
     fn new(bytes: &[u8]) -> io::Result<Self> {
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|p| u64::try_from(p).ok())
+            .unwrap_or(4096)
+            .max(4096);
         let top = 1u64 << USER_VA_BITS;
         // Below this sit mmap_min_addr and the program's own image.
         let bottom = 1u64 << 32;
@@ -236,6 +243,7 @@ impl Scattered {
                 // EEXIST: that range is taken; any other failure is tried elsewhere too.
                 continue;
             }
+            // SAFETY: `offset + bytes.len()` fits in the `len` bytes just mapped at `base`.
             let placed = Scattered { base, len: len as usize, at: unsafe { base.cast::<u8>().add(offset as usize) } };
             if base as u64 != addr {
                 // A kernel before 4.17 reads the flag as a hint and may put it anywhere.
@@ -262,10 +270,12 @@ impl Drop for Scattered {
 /// Moves `fd` to a number >= 10 (close-on-exec), so the stdio set-up in the child can never
 /// clobber it even when the host runs with fds 0-2 closed.
 fn high_fd(fd: OwnedFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer and returns a new fd or -1.
     let n = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    // SAFETY: `n` is a fresh fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
@@ -273,14 +283,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let (parent_end, child_end) = std::os::unix::net::UnixStream::pair()?;
     let child_end = high_fd(OwnedFd::from(child_end))?;
     let child_fd = child_end.as_raw_fd();
-    let channel_inode = {
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(child_fd, &mut st) } == 0 {
-            st.st_ino
-        } else {
-            0
-        }
-    };
+    let channel_inode = { nix::sys::stat::fstat(&child_end).map(|st| st.st_ino).unwrap_or(0) };
     let image = Arc::new(ExecImage::new(&req)?);
     let host_pid = std::process::id() as i32;
 
@@ -389,8 +392,8 @@ async fn drain<R: tokio::io::AsyncRead + Unpin>(
 /// not an error.
 pub fn kill_group(pgid: i32, sig: libc::c_int) {
     if pgid > 0 {
-        unsafe {
-            libc::kill(-pgid, sig);
+        if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), sig);
         }
     }
 }
@@ -431,6 +434,7 @@ mod tests {
                 assert!((1 << 32..1 << USER_VA_BITS).contains(&v) && v % 16 == 0, "{v:#x}");
                 assert!(seen.insert(v), "{v:#x} drawn twice");
             }
+            // SAFETY: the image keeps its strings and pointer arrays mapped while it lives.
             unsafe {
                 assert_eq!(std::ffi::CStr::from_ptr(img.path.at.cast()), c"/bin/echo");
                 let argv = img.argv.at.cast::<*const libc::c_char>();
@@ -444,6 +448,7 @@ mod tests {
         drop(images);
         // Unmapped with the image: the page is free again.
         let page = first & !4095;
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; a fresh anonymous page.
         let r = unsafe {
             libc::mmap(
                 page as *mut _,
@@ -455,6 +460,7 @@ mod tests {
             )
         };
         assert_eq!(r as u64, page);
+        // SAFETY: unmaps only the page this test just mapped.
         unsafe { libc::munmap(r, 4096) };
     }
 

@@ -440,7 +440,7 @@ fn spawn_isolated(
 
     let (host_end, child_end) = std::os::unix::net::UnixStream::pair()?;
     let child_fd = child_end.as_raw_fd();
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
     let uid_map = std::ffi::CString::new(format!("{uid} {uid} 1\n")).unwrap();
     let gid_map = std::ffi::CString::new(format!("{gid} {gid} 1\n")).unwrap();
     let mut cmd = Command::new(program);

@@ -324,6 +324,7 @@ mod tests {
 
     /// Forks, installs the filter alone and reports the probe's result as the exit code.
     fn probe_in_child(programs: &[BpfProgram], probe: &dyn Fn() -> i32) -> i32 {
+        // SAFETY: test-only fork; the child makes raw syscalls and _exits.
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0);
@@ -341,6 +342,7 @@ mod tests {
     }
 
     fn errno() -> i32 {
+        // SAFETY: errno is thread-local and always readable.
         unsafe { *libc::__errno_location() }
     }
 
@@ -358,6 +360,7 @@ mod tests {
 
     impl Victim {
         fn new() -> Self {
+            // SAFETY: test-only raw syscalls on objects this test owns.
             unsafe {
                 let pid = libc::fork();
                 assert!(pid >= 0);
@@ -372,6 +375,7 @@ mod tests {
 
     impl Drop for Victim {
         fn drop(&mut self) {
+            // SAFETY: test-only raw syscalls on objects this test owns.
             unsafe {
                 libc::kill(self.0, libc::SIGKILL);
                 libc::waitpid(self.0, std::ptr::null_mut(), 0);
@@ -384,6 +388,7 @@ mod tests {
         let victim = Victim::new();
         let other = victim.0 as libc::c_long;
         let progs = build(OPEN, NONE).unwrap();
+        // SAFETY: runs in the forked child; raw syscalls on its own memory only.
         let probe = move || unsafe {
             let lim = libc::rlimit { rlim_cur: 64, rlim_max: 64 };
             let none = std::ptr::null_mut::<libc::rlimit>();
@@ -457,6 +462,7 @@ mod tests {
     #[test]
     fn clone_without_refused_flags_and_threads_work() {
         let progs = build(OPEN, NONE).unwrap();
+        // SAFETY: runs in the forked child; raw syscalls on its own memory only.
         let probe = || unsafe {
             let pid = libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0);
             if pid == 0 {
@@ -484,6 +490,7 @@ mod tests {
         let envp = [std::ptr::null::<libc::c_char>()];
         let right = ExecPointers { path: path.as_ptr() as u64, argv: argv.as_ptr() as u64, envp: envp.as_ptr() as u64 };
         let progs = build(OPEN, right).unwrap();
+        // SAFETY: runs in the forked child; raw syscalls on its own memory only.
         let probe = || unsafe {
             let other_path = c"/bin/false";
             let other_script = c"exit 3";
@@ -517,6 +524,7 @@ mod tests {
     /// into the terminal's input (0 when it went in).
     fn push_into_terminal(filtered: bool) -> i32 {
         let progs = build(OPEN, NONE).unwrap();
+        // SAFETY: test-only fork; the child makes raw syscalls and _exits.
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0);
@@ -554,6 +562,7 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         let path = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
         let progs = build(OPEN, NONE).unwrap();
+        // SAFETY: runs in the forked child; raw syscalls on its own memory only.
         let probe = || unsafe {
             let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
             let refused = [
