@@ -75,8 +75,8 @@ function figures(): Figures {
   let children = 0;
   let zombies = 0;
   let workers = 0;
-  // Every worker's command line names its runtime's harness dir, tool-runtime-rt-<host pid>-*.
-  const workerMark = `tool-runtime-rt-${process.pid}-`;
+  // Every worker's command line names its harness, under tool-runtime-calls-<host pid>-*.
+  const workerMark = `tool-runtime-calls-${process.pid}-`;
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const st = statOf(entry);

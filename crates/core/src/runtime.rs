@@ -168,15 +168,12 @@ impl Runtime {
             }
         }
         let policy = Policy::parse(config.effective_permissions())?.resolve(&project_root)?;
-        let runtime_dir = make_private_dir("tool-runtime-rt")
+        let calls_base =
+            calls_base().map_err(|e| Error::internal(format!("cannot create the folder of call temp dirs: {e}")))?;
+        // Beside the call temp dirs: a call's private tmpfs hides it, and without one the
+        // sandbox keeps every write grant out of that folder.
+        let runtime_dir = make_private_dir_in(calls_base, "rt")
             .map_err(|e| Error::internal(format!("cannot create the runtime directory: {e}")))?;
-        let worker_path = match crate::harness::write_worker(&runtime_dir, config.worker_file_perm) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&runtime_dir);
-                return Err(e);
-            }
-        };
         let sandbox = match sandbox::RuntimeSandbox::plan(
             config.sandbox,
             &policy,
@@ -186,9 +183,19 @@ impl Runtime {
                 project_root: project_root.clone(),
                 entrypoint: entrypoint.clone(),
                 runtime_dir: runtime_dir.clone(),
+                calls_base: calls_base.to_path_buf(),
+                harness_perm: config.worker_file_perm,
+                temp_size_mb: config.max_temp_mb,
             },
         ) {
             Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&runtime_dir);
+                return Err(e);
+            }
+        };
+        let worker_path = match write_harness(&sandbox, &runtime_dir, config.worker_file_perm) {
+            Ok(p) => p,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&runtime_dir);
                 return Err(e);
@@ -425,9 +432,13 @@ fn make_call_dir() -> std::io::Result<PathBuf> {
     make_private_dir_in(calls_base()?, "call")
 }
 
-/// A fresh directory only this user can enter, under the system temp dir.
-fn make_private_dir(prefix: &str) -> std::io::Result<PathBuf> {
-    make_private_dir_in(&std::env::temp_dir(), prefix)
+/// The harness every call runs: each call writes its own onto its private tmpfs when it has
+/// one; otherwise it is written here, once, into the runtime's folder.
+fn write_harness(sandbox: &sandbox::RuntimeSandbox, runtime_dir: &Path, perm: u32) -> Result<PathBuf> {
+    if sandbox.harness_is_private() {
+        return Ok(sandbox.harness_path());
+    }
+    crate::harness::write_worker(runtime_dir, perm)
 }
 
 fn make_private_dir_in(base: &Path, prefix: &str) -> std::io::Result<PathBuf> {
@@ -529,6 +540,7 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
     for (k, v) in call_env {
         env.insert(k.clone(), v.clone());
     }
+    env.extend(inner.sandbox.runtime_env());
     if inner.egress.is_some() {
         // The proxy is the only way out; these win over anything the call asked for.
         let url = format!("http://127.0.0.1:{}", crate::egress::PROXY_PORT);

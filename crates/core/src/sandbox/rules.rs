@@ -113,7 +113,46 @@ fn existing(paths: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
+/// Where OpenSSL (node's) looks for its configuration unless `OPENSSL_CONF` says otherwise.
+pub const OPENSSL_CONF: &str = "/etc/ssl/openssl.cnf";
+
+/// Folders of shared libraries: a deny covering one of them leaves no runtime able to start.
+const LIBRARY_DIRS: &[&str] =
+    &["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"];
+
+/// Whether `path` lies beneath (or is) one of `denied`.
+pub fn is_denied(path: &Path, denied: &[PathBuf]) -> bool {
+    denied.iter().any(|d| path.starts_with(d))
+}
+
+/// Refuses a `--deny-read` that takes away what the runtime cannot start without: its binary,
+/// the loader, a folder of shared libraries, the entrypoint. Everything else the runtime
+/// reads (the project root, `/etc/ssl`, ...) has the denies carved out of it instead.
+pub fn refuse_denied_needs(files: &RuntimeFiles, needs: &RuntimeNeeds, deny_read: &[PathBuf]) -> Result<()> {
+    let mut essential: Vec<(PathBuf, String)> = vec![];
+    for p in &needs.execute {
+        let what = if *p == files.program { "the runtime binary" } else { "the dynamic loader" };
+        essential.push((p.clone(), what.to_string()));
+    }
+    for dir in existing(LIBRARY_DIRS) {
+        essential.push((dir, "a folder of shared libraries".to_string()));
+    }
+    essential.push((files.entrypoint.clone(), "the entrypoint".to_string()));
+    for (path, what) in essential {
+        if let Some(d) = deny_read.iter().find(|d| path.starts_with(d)) {
+            return Err(Error::invalid_config(format!(
+                "--deny-read={} denies {what} ({}), which the {} runtime cannot start without; \
+                 deny a narrower path",
+                d.display(),
+                path.display(),
+                files.runtime_type.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<RuntimeNeeds> {
     let mut read = existing(&[
         // Shared libraries and the loader's cache.
         "/lib",
@@ -142,7 +181,7 @@ pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
             read.push(dir.to_path_buf());
         }
     }
-    read.push(files.runtime_dir.clone());
+    read.push(harness_dir.to_path_buf());
     let mut execute = vec![files.program.clone()];
     match elf_interpreter(&files.program) {
         Some(interp) => execute.push(interp),
