@@ -206,6 +206,17 @@ export interface SandboxReport {
   missing: string[];
   /** What every runtime is granted whatever the policy says, to start and load its code. */
   runtimeAccess: { read: string[]; execute: string[]; write: string[] };
+  /**
+   * The `--deny-read`/`--deny-write` paths and what enforces them. Node's permission model
+   * cannot carve a path out of an allowed tree, so it never appears here.
+   */
+  denied: { read: string[]; write: string[]; enforcedBy: Mechanism[] };
+  /**
+   * The harness calls run. `private`: each call writes its own onto its private tmpfs,
+   * read-only; otherwise it is on disk in the runtime's folder (sandbox "off", or no private
+   * mount namespace on this machine).
+   */
+  harness: { path: string; private: boolean };
 }
 
 export declare class Runtime {

@@ -452,7 +452,13 @@ unsafe fn add_path_rule(ruleset: libc::c_int, path: &std::ffi::CStr, access: u64
         return Err(io::Error::last_os_error());
     }
     let attr = PathBeneathAttr { allowed_access: access, parent_fd: dir };
-    let r = libc::syscall(libc::SYS_landlock_add_rule, ruleset, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr as *const _, 0);
+    let r = libc::syscall(
+        libc::SYS_landlock_add_rule,
+        ruleset,
+        1, /* LANDLOCK_RULE_PATH_BENEATH */
+        &attr as *const _,
+        0,
+    );
     let err = io::Error::last_os_error();
     libc::close(dir);
     if r != 0 {

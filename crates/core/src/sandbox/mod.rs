@@ -287,8 +287,13 @@ impl RuntimeSandbox {
         for p in &needs.read {
             if *p == self.harness_dir {
                 rules.grant(p, read_access(), file_rights);
-            } else {
-                rules.grant_except(p, read_access(), &deny_read, file_rights);
+                continue;
+            }
+            rules.grant_except(p, read_access(), &deny_read, file_rights);
+            if needs.module_trees.contains(p) && deny_read.iter().any(|d| d.starts_with(p)) {
+                // Module resolution lists folders (bun opens each one it resolves in): names
+                // beneath the tree stay listable, the denied files' contents do not.
+                rules.grant(p, AccessFs::ReadDir.into(), file_rights);
             }
         }
         self.openssl_conf_denied = rules::is_denied(Path::new(rules::OPENSSL_CONF), &deny_read);
@@ -465,8 +470,8 @@ impl RuntimeSandbox {
     /// A private tmpfs over the folder of call temp dirs, when the machine lets us mount one
     /// (root, or a user namespace).
     fn private_tmp(&self, tmp: &Path) -> Option<child::PrivateTmp> {
-        use std::os::unix::ffi::OsStrExt;
         use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
         let root = unsafe { libc::geteuid() } == 0;
         if !self.caps.private_mounts {
             return None;

@@ -102,6 +102,8 @@ pub fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
 /// What a runtime needs to start and to load the entrypoint and its imports.
 pub struct RuntimeNeeds {
     pub read: Vec<PathBuf>,
+    /// The folders the runtime resolves modules in (among `read`).
+    pub module_trees: Vec<PathBuf>,
     pub execute: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
 }
@@ -175,12 +177,13 @@ pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<Runtime
         "/sys/fs/cgroup",
     ]);
     // The project's module tree, the entrypoint (which may live elsewhere), the harness.
-    read.push(files.project_root.clone());
+    let mut module_trees = vec![files.project_root.clone()];
     if let Some(dir) = files.entrypoint.parent() {
         if !dir.starts_with(&files.project_root) {
-            read.push(dir.to_path_buf());
+            module_trees.push(dir.to_path_buf());
         }
     }
+    read.extend(module_trees.iter().cloned());
     read.push(harness_dir.to_path_buf());
     let mut execute = vec![files.program.clone()];
     match elf_interpreter(&files.program) {
@@ -204,7 +207,7 @@ pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<Runtime
         }
     }
     let write = existing(&["/dev/null"]);
-    Ok(RuntimeNeeds { read, execute, write })
+    Ok(RuntimeNeeds { read, module_trees, execute, write })
 }
 
 fn is_script(p: &Path) -> bool {
