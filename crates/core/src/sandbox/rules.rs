@@ -139,6 +139,13 @@ pub fn refuse_denied_needs(files: &RuntimeFiles, needs: &RuntimeNeeds, deny_read
     for dir in existing(LIBRARY_DIRS) {
         essential.push((dir, "a folder of shared libraries".to_string()));
     }
+    if !deny_read.is_empty() {
+        if let Some(loader) = needs.execute.iter().find(|p| **p != files.program) {
+            for lib in shared_libraries(loader, &files.program) {
+                essential.push((lib, "a shared library it loads".to_string()));
+            }
+        }
+    }
     essential.push((files.entrypoint.clone(), "the entrypoint".to_string()));
     for (path, what) in essential {
         if let Some(d) = deny_read.iter().find(|d| path.starts_with(d)) {
@@ -210,6 +217,27 @@ pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<Runtime
     Ok(RuntimeNeeds { read, module_trees, execute, write })
 }
 
+/// The shared libraries `program` loads, as its own loader resolves them (`ld.so --list`:
+/// the runtime's binary is trusted, and the loader only maps it). Empty when that fails.
+fn shared_libraries(loader: &Path, program: &Path) -> Vec<PathBuf> {
+    let Ok(out) = std::process::Command::new(loader)
+        .arg("--list")
+        .arg(program)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return vec![];
+    };
+    // Lines look like `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)`.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("=> ").nth(1)?.split(" (").next())
+        .filter_map(|p| std::fs::canonicalize(p.trim()).ok())
+        .collect()
+}
+
 fn is_script(p: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 2];
@@ -266,6 +294,17 @@ mod tests {
     fn finds_the_loader_of_a_dynamic_binary() {
         let interp = elf_interpreter(Path::new("/bin/sh")).expect("sh is dynamic");
         assert!(interp.to_string_lossy().contains("ld-linux"), "{}", interp.display());
+    }
+
+    #[test]
+    fn lists_the_libraries_a_binary_loads() {
+        let sh = std::fs::canonicalize("/bin/sh").unwrap();
+        let loader = elf_interpreter(&sh).expect("sh is dynamic");
+        let libs = shared_libraries(&loader, &sh);
+        assert!(
+            libs.iter().any(|l| l.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libc.so"))),
+            "{libs:?}"
+        );
     }
 
     #[test]
