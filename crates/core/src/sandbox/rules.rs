@@ -308,6 +308,40 @@ mod tests {
     }
 
     #[test]
+    fn refuses_denies_of_what_the_runtime_cannot_start_without() {
+        let program = std::fs::canonicalize("/bin/sh").unwrap();
+        let files = RuntimeFiles {
+            program: program.clone(),
+            runtime_type: RuntimeType::Node,
+            project_root: PathBuf::from("/nonexistent/project"),
+            entrypoint: PathBuf::from("/nonexistent/project/tools.mjs"),
+            runtime_dir: PathBuf::from("/nonexistent/rt"),
+            calls_base: PathBuf::from("/nonexistent"),
+            harness_perm: 0o600,
+            temp_size_mb: 64,
+        };
+        let needs = runtime_needs(&files, &files.runtime_dir).unwrap();
+        let libc = shared_libraries(&needs.execute[1], &program)
+            .into_iter()
+            .find(|l| l.to_string_lossy().contains("libc.so"))
+            .expect("sh loads libc");
+        for (deny, why) in [
+            (program.clone(), "runtime binary"),
+            (needs.execute[1].clone(), "dynamic loader"),
+            (libc, "shared library it loads"),
+            (PathBuf::from("/nonexistent/project"), "entrypoint"),
+            (PathBuf::from("/"), "runtime binary"),
+        ] {
+            let e = refuse_denied_needs(&files, &needs, std::slice::from_ref(&deny)).unwrap_err().to_string();
+            assert!(e.contains(&format!("--deny-read={}", deny.display())) && e.contains(why), "{e}");
+        }
+        // What the runtime reads but can start without has the deny carved out instead.
+        for deny in ["/etc/ssl/openssl.cnf", "/nonexistent/project/.env", "/usr/share/doc"] {
+            refuse_denied_needs(&files, &needs, &[PathBuf::from(deny)]).unwrap();
+        }
+    }
+
+    #[test]
     fn carves_denied_paths_out_of_a_grant() {
         let dir = std::env::temp_dir().join(format!("rules-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("a/secret")).unwrap();
