@@ -43,6 +43,11 @@ export interface RuntimeConfig {
   maxProcesses: number | null;
   /** Largest file a tool may write, in MB. */
   maxFileSizeMb: number | null;
+  /**
+   * Size of a call's private temp dir, in MB (default 64). It is a tmpfs, so its files are
+   * memory (charged to the call's memory cgroup where there is one); a full one is `ENOSPC`.
+   */
+  maxTempMb: number;
   /** Calls running at once (default: the number of CPUs); more wait in a FIFO queue. */
   maxConcurrency: number;
   /** Calls waiting at most; more reject at once with `ERR_QUEUE_FULL`. Default: unbounded. */
@@ -174,6 +179,8 @@ export interface SandboxCapabilities {
   /** Unprivileged user namespaces with a private network namespace. */
   userNamespaces: boolean;
   seccomp: boolean;
+  /** A private mount namespace per call (root, or user namespaces): a private temp dir and harness. */
+  privateMounts: boolean;
   /** Mechanisms hidden by TOOL_RUNTIME_PRETEND_MISSING (tests only). */
   pretendedMissing: string[];
 }
@@ -202,6 +209,17 @@ export interface SandboxReport {
   missing: string[];
   /** What every runtime is granted whatever the policy says, to start and load its code. */
   runtimeAccess: { read: string[]; execute: string[]; write: string[] };
+  /**
+   * The `--deny-read`/`--deny-write` paths and what enforces them. Node's permission model
+   * cannot carve a path out of an allowed tree, so it never appears here.
+   */
+  denied: { read: string[]; write: string[]; enforcedBy: Mechanism[] };
+  /**
+   * The harness calls run. `private`: each call writes its own onto its private tmpfs,
+   * read-only; otherwise it is on disk in the runtime's folder (sandbox "off", or no private
+   * mount namespace on this machine).
+   */
+  harness: { path: string; private: boolean };
 }
 
 export declare class Runtime {

@@ -69,8 +69,8 @@ function figures(): Figures {
     threads: threadCount(),
     children: all.length,
     zombies: zombies.length,
-    // Every worker's command line names its runtime's harness dir, tool-runtime-rt-<host pid>-*.
-    workers: processesWithMarker(`tool-runtime-rt-${process.pid}-`, { environ: false }).length,
+    // Every worker's command line names its harness, under tool-runtime-calls-<host pid>-*.
+    workers: processesWithMarker(`tool-runtime-calls-${process.pid}-`, { environ: false }).length,
     rssMb: mem.rss / (1024 * 1024),
     heapMb: mem.heapUsed / (1024 * 1024),
     externalMb: mem.external / (1024 * 1024),

@@ -100,6 +100,8 @@ pub struct RuntimeConfig {
     pub max_processes: Option<u64>,
     /// Largest file a tool may write, in MB.
     pub max_file_size_mb: Option<u64>,
+    /// Size of a call's private temp dir (a tmpfs), in MB: its files are memory.
+    pub max_temp_mb: u64,
     /// Calls running at once; more wait in a FIFO queue.
     pub max_concurrency: u32,
     /// Calls waiting at most; more reject at once with `ERR_QUEUE_FULL`. `None`: unbounded.
@@ -191,6 +193,7 @@ impl Default for RuntimeConfig {
             cpu_time_limit_ms: None,
             max_processes: None,
             max_file_size_mb: None,
+            max_temp_mb: 64,
             max_concurrency: default_concurrency(),
             max_queue: None,
             pool: None,
@@ -237,7 +240,8 @@ impl RuntimeConfig {
             environment,
             max_output_bytes,
             max_stderr_bytes,
-            kill_grace_ms
+            kill_grace_ms,
+            max_temp_mb
         );
         if let Some(p) = patch.permissions {
             self.permissions = Some(p);
@@ -330,6 +334,9 @@ impl RuntimeConfig {
                 return bad(format!("memoryLimitMb {mb} is below the 32 MB a runtime needs to start"));
             }
         }
+        if self.max_temp_mb == 0 {
+            return bad("maxTempMb must be greater than 0".into());
+        }
         if self.max_concurrency == 0 {
             return bad("maxConcurrency must be at least 1".into());
         }
@@ -386,6 +393,7 @@ pub struct ConfigPatch {
     pub cpu_time_limit_ms: Option<u64>,
     pub max_processes: Option<u64>,
     pub max_file_size_mb: Option<u64>,
+    pub max_temp_mb: Option<u64>,
     pub max_concurrency: Option<u32>,
     pub max_queue: Option<u32>,
     /// An object, or `true` for the defaults, `false`/`null` for none.
@@ -445,6 +453,7 @@ const APP_CONFIG_KEYS: &[&str] = &[
     "cpuTimeLimitMs",
     "maxProcesses",
     "maxFileSizeMb",
+    "maxTempMb",
     "maxConcurrency",
     "maxQueue",
     "pool",

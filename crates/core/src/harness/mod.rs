@@ -1,5 +1,7 @@
-//! The worker harness: a small ES module embedded in the binary and written once per runtime
-//! into the runtime's private directory with `workerFilePerm`.
+//! The worker harness: a small ES module embedded in the binary. A sandboxed call with a
+//! private mount namespace gets its own copy, written by the child onto its private tmpfs and
+//! mounted read-only (see `sandbox::child`); otherwise it is written once per runtime into the
+//! runtime's private directory with `workerFilePerm`.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -17,13 +19,19 @@ pub const EGRESS_FILE_NAME: &str = "egress.mjs";
 /// harness under `TOOL_RUNTIME_NET=none`).
 pub const NETDENY_SOURCE: &str = include_str!("netdeny.mjs");
 pub const NETDENY_FILE_NAME: &str = "netdeny.mjs";
+/// Every file of the harness, by name.
+pub const FILES: [(&str, &str); 3] =
+    [(EGRESS_FILE_NAME, EGRESS_SOURCE), (NETDENY_FILE_NAME, NETDENY_SOURCE), (WORKER_FILE_NAME, WORKER_SOURCE)];
+/// The folder, beside the call temp dirs on a call's private tmpfs, that holds its harness.
+pub const PRIVATE_DIR_NAME: &str = "harness";
 
 /// Writes the harness (and the network shims beside it) into `dir` with mode `perm` and returns
 /// the harness's path.
 pub fn write_worker(dir: &Path, perm: u32) -> Result<PathBuf> {
-    write_file(dir, EGRESS_FILE_NAME, EGRESS_SOURCE, perm)?;
-    write_file(dir, NETDENY_FILE_NAME, NETDENY_SOURCE, perm)?;
-    write_file(dir, WORKER_FILE_NAME, WORKER_SOURCE, perm)
+    for (name, source) in FILES {
+        write_file(dir, name, source, perm)?;
+    }
+    Ok(dir.join(WORKER_FILE_NAME))
 }
 
 fn write_file(dir: &Path, name: &str, source: &str, perm: u32) -> Result<PathBuf> {

@@ -30,6 +30,7 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
     for (k, v) in call_env {
         env.insert(k.clone(), v.clone());
     }
+    env.extend(inner.sandbox.runtime_env());
     if inner.egress.is_some() {
         // The proxy is the only way out; these win over anything the call asked for.
         let url = format!("http://127.0.0.1:{}", crate::egress::PROXY_PORT);

@@ -156,7 +156,7 @@ impl Runtime {
         }
         let policy = Policy::parse(config.effective_permissions())?.resolve(&project_root)?;
         // Removed again when anything below fails: the dirs clean up after themselves.
-        let dirs = RuntimeDirs::create(config.worker_file_perm)?;
+        let mut dirs = RuntimeDirs::create()?;
         let sandbox = sandbox::RuntimeSandbox::plan(
             config.sandbox,
             &policy,
@@ -166,8 +166,12 @@ impl Runtime {
                 project_root: project_root.clone(),
                 entrypoint: entrypoint.clone(),
                 runtime_dir: dirs.root().to_path_buf(),
+                calls_base: dirs.calls_base().to_path_buf(),
+                harness_perm: config.worker_file_perm,
+                temp_size_mb: config.max_temp_mb,
             },
         )?;
+        dirs.place_harness(sandbox.harness_is_private().then(|| sandbox.harness_path()), config.worker_file_perm)?;
         let pool = config.pool.clone().map(Pool::new);
         let egress = sandbox.uses_proxy().then(|| {
             let mut resolver = crate::egress::Resolver::system();

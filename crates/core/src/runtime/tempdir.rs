@@ -1,17 +1,19 @@
-//! The runtime's private directories, removed when the runtime goes: the folder with the
-//! harness, and the folder that holds every call's temp dir. A sandboxed call gets a private
-//! tmpfs mounted over the latter, so no call sees another's files.
+//! The runtime's private directories, removed when the runtime goes: the folder that holds
+//! every call's temp dir (a sandboxed call gets a private tmpfs mounted over it, so no call sees
+//! another's files, and writes its own read-only harness there), and inside it the runtime's
+//! own folder, where the harness lives on disk when calls get no private mount namespace.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
 pub(super) struct RuntimeDirs {
-    /// Holds the harness files.
-    root: tempfile::TempDir,
-    worker_path: PathBuf,
-    /// Holds the calls' temp dirs.
+    /// Holds the calls' temp dirs (and `root`).
     calls: tempfile::TempDir,
+    /// The runtime's own folder, inside `calls`.
+    root: PathBuf,
+    /// The harness every call runs, once it is known where it lives.
+    worker_path: PathBuf,
 }
 
 fn private_dir(prefix: &str, parent: &Path) -> std::io::Result<tempfile::TempDir> {
@@ -23,18 +25,33 @@ fn private_dir(prefix: &str, parent: &Path) -> std::io::Result<tempfile::TempDir
 }
 
 impl RuntimeDirs {
-    pub fn create(worker_file_perm: u32) -> Result<RuntimeDirs> {
-        let tmp = std::env::temp_dir();
-        let root = private_dir("tool-runtime-rt", &tmp)
-            .map_err(|e| Error::internal(format!("cannot create the runtime directory: {e}")))?;
-        let worker_path = crate::harness::write_worker(root.path(), worker_file_perm)?;
-        let calls = private_dir("tool-runtime-calls", &tmp)
-            .map_err(|e| Error::internal(format!("cannot create the calls directory: {e}")))?;
-        Ok(RuntimeDirs { root, worker_path, calls })
+    pub fn create() -> Result<RuntimeDirs> {
+        let calls = private_dir("tool-runtime-calls", &std::env::temp_dir())
+            .map_err(|e| Error::internal(format!("cannot create the folder of call temp dirs: {e}")))?;
+        // Beside the call temp dirs: a call's private tmpfs hides it, and without one the
+        // sandbox keeps every write grant out of that folder.
+        let root = private_dir("rt", calls.path())
+            .map_err(|e| Error::internal(format!("cannot create the runtime directory: {e}")))?
+            .keep();
+        Ok(RuntimeDirs { calls, root, worker_path: PathBuf::new() })
     }
 
     pub fn root(&self) -> &Path {
-        self.root.path()
+        &self.root
+    }
+
+    pub fn calls_base(&self) -> &Path {
+        self.calls.path()
+    }
+
+    /// Where the harness is: each call writes its own onto its private tmpfs when it has one
+    /// (`private_path`); otherwise it is written here, once, into the runtime's folder.
+    pub fn place_harness(&mut self, private_path: Option<PathBuf>, perm: u32) -> Result<()> {
+        self.worker_path = match private_path {
+            Some(p) => p,
+            None => crate::harness::write_worker(&self.root, perm)?,
+        };
+        Ok(())
     }
 
     pub fn worker_path(&self) -> PathBuf {

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-/// Set to a comma-separated list (`landlock`, `userns`, `seccomp`, `landlock-scope`) to make the
+/// Set to a comma-separated list (`landlock`, `userns`, `seccomp`, `landlock-scope`, `mountns`) to make the
 /// probe report those mechanisms as missing. For tests of the fail-closed paths only.
 pub const PRETEND_MISSING_ENV: &str = "TOOL_RUNTIME_PRETEND_MISSING";
 
@@ -17,6 +17,9 @@ pub struct Capabilities {
     pub user_namespaces: bool,
     /// seccomp filters.
     pub seccomp: bool,
+    /// A private mount namespace per call (root, or user namespaces): the call's temp dir and
+    /// the harness live on a tmpfs of its own.
+    pub private_mounts: bool,
     /// Mechanisms hidden by `TOOL_RUNTIME_PRETEND_MISSING`.
     pub pretended_missing: Vec<String>,
 }
@@ -77,6 +80,7 @@ pub fn capabilities() -> Capabilities {
             landlock_abi: landlock_abi(),
             user_namespaces: user_namespaces_work(),
             seccomp: seccomp_available(),
+            private_mounts: false,
             pretended_missing: Vec::new(),
         })
         .clone();
@@ -88,9 +92,13 @@ pub fn capabilities() -> Capabilities {
             "landlock-scope" => caps.landlock_abi = caps.landlock_abi.map(|a| a.min(5)),
             "userns" => caps.user_namespaces = false,
             "seccomp" => caps.seccomp = false,
+            "mountns" => caps.private_mounts = false,
             _ => continue,
         }
         caps.pretended_missing.push(m.to_string());
     }
+    // Root may always mount in a namespace of its own; anyone else needs a user namespace.
+    let root = unsafe { libc::geteuid() } == 0;
+    caps.private_mounts = (root || caps.user_namespaces) && !caps.pretended_missing.iter().any(|m| m == "mountns");
     caps
 }

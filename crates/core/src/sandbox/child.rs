@@ -38,6 +38,22 @@ pub struct PrivateTmp {
     pub access: u64,
     /// Whether a user namespace is needed to mount (not root and no network namespace).
     pub needs_userns: bool,
+    /// The tmpfs mount options: its mode and size (`maxTempMb`).
+    pub mount_options: CString,
+    pub harness: PrivateHarness,
+}
+
+/// The call's own copy of the harness, on its private tmpfs beside the temp dir, mounted
+/// read-only: nothing another call's tool wrote can be what this call runs, and this call's
+/// tool cannot change it either.
+#[derive(Debug)]
+pub struct PrivateHarness {
+    pub dir: CString,
+    /// Paths and contents (embedded in the binary: nothing to allocate after the fork).
+    pub files: Vec<(CString, &'static str)>,
+    pub perm: libc::mode_t,
+    /// Landlock rights on `dir` (0 without Landlock).
+    pub access: u64,
 }
 
 impl ChildSandbox {
@@ -126,7 +142,7 @@ impl ChildSandbox {
                 pt.base.as_ptr(),
                 c"tmpfs".as_ptr(),
                 libc::MS_NOSUID | libc::MS_NODEV,
-                c"mode=0700".as_ptr().cast(),
+                pt.mount_options.as_ptr().cast(),
             ) != 0
             {
                 return fail();
@@ -134,6 +150,8 @@ impl ChildSandbox {
             if libc::mkdir(pt.own.as_ptr(), 0o700) != 0 {
                 return fail();
             }
+            // Read-only needs CAP_SYS_ADMIN in this namespace: before the capabilities go.
+            write_private_harness(&pt.harness)?;
         }
         // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
         // it make a disk's device node in its temp dir and read around every rule), nor those
@@ -156,6 +174,9 @@ impl ChildSandbox {
                 if r != 0 {
                     return fail();
                 }
+            }
+            if let Some(h) = self.private_tmp.as_ref().map(|pt| &pt.harness).filter(|h| h.access != 0) {
+                add_path_rule(fd, &h.dir, h.access)?;
             }
             if self.proc_self_access != 0 {
                 let proc_fd = libc::open(c"/proc/self".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
@@ -213,6 +234,86 @@ unsafe fn drop_capabilities() -> io::Result<()> {
     let data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
     if libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) != 0 {
         return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes the harness files into `h.dir` and makes that folder a read-only bind mount of
+/// itself. Raw syscalls on memory prepared before the fork only.
+unsafe fn write_private_harness(h: &PrivateHarness) -> io::Result<()> {
+    let fail = || Err(io::Error::last_os_error());
+    if libc::mkdir(h.dir.as_ptr(), 0o700) != 0 {
+        return fail();
+    }
+    for (path, source) in &h.files {
+        let fd = libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            h.perm as libc::c_uint,
+        );
+        if fd < 0 {
+            return fail();
+        }
+        let r = write_all_fd(fd, source.as_bytes()).and_then(|()| {
+            // The umask may have narrowed the mode; the configured one is what was asked for.
+            if libc::fchmod(fd, h.perm) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+        libc::close(fd);
+        r?;
+    }
+    let flags = libc::MS_NOSUID | libc::MS_NODEV;
+    if libc::mount(h.dir.as_ptr(), h.dir.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0 {
+        return fail();
+    }
+    if libc::mount(
+        std::ptr::null(),
+        h.dir.as_ptr(),
+        std::ptr::null(),
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | flags,
+        std::ptr::null(),
+    ) != 0
+    {
+        return fail();
+    }
+    Ok(())
+}
+
+unsafe fn write_all_fd(fd: libc::c_int, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = libc::write(fd, data.as_ptr().cast(), data.len());
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// Adds a Landlock rule for a path that exists only in this mount namespace.
+unsafe fn add_path_rule(ruleset: libc::c_int, path: &std::ffi::CStr, access: u64) -> io::Result<()> {
+    let dir = libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+    if dir < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let attr = PathBeneathAttr { allowed_access: access, parent_fd: dir };
+    let r = libc::syscall(
+        libc::SYS_landlock_add_rule,
+        ruleset,
+        1, /* LANDLOCK_RULE_PATH_BENEATH */
+        &attr as *const _,
+        0,
+    );
+    let err = io::Error::last_os_error();
+    libc::close(dir);
+    if r != 0 {
+        return Err(err);
     }
     Ok(())
 }

@@ -34,7 +34,14 @@ pub struct RuntimeFiles {
     pub runtime_type: RuntimeType,
     pub project_root: PathBuf,
     pub entrypoint: PathBuf,
+    /// The runtime's own folder, inside `calls_base`: the harness when it is on disk.
     pub runtime_dir: PathBuf,
+    /// The folder holding every call's temp dir, mounted over by each call's private tmpfs.
+    pub calls_base: PathBuf,
+    /// Mode of the harness files (`workerFilePerm`).
+    pub harness_perm: u32,
+    /// Size of a call's private tmpfs (`maxTempMb`).
+    pub temp_size_mb: u64,
 }
 
 /// How one permission is enforced.
@@ -74,6 +81,27 @@ pub struct SandboxReport {
     pub missing: Vec<String>,
     /// What every runtime is granted regardless of the policy, to start and load its code.
     pub runtime_access: RuntimeAccess,
+    /// `--deny-read` and `--deny-write` paths and what enforces them: node's permission model
+    /// cannot carve a path out of an allowed tree, so it never counts here.
+    pub denied: DeniedReport,
+    pub harness: HarnessReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeniedReport {
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    pub enforced_by: Vec<&'static str>,
+}
+
+/// Where a call's harness comes from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HarnessReport {
+    pub path: PathBuf,
+    /// On the call's private tmpfs, read-only (else on disk in the runtime's folder).
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +132,14 @@ pub struct RuntimeSandbox {
     missing: Vec<String>,
     runtime_access: RuntimeAccess,
     node_read: Vec<PathBuf>,
+    /// Paths the policy denies, as enforced (for the report).
+    denied: (Vec<PathBuf>, Vec<PathBuf>),
+    /// The harness's folder as a call sees it.
+    harness_dir: PathBuf,
+    harness_perm: u32,
+    temp_size_mb: u64,
+    /// Node must not read `/etc/ssl/openssl.cnf`: a deny covers it.
+    openssl_conf_denied: bool,
 }
 
 fn grant_json<T: Serialize>(g: &Grant<T>) -> serde_json::Value {
@@ -136,9 +172,17 @@ impl RuntimeSandbox {
             missing: Vec::new(),
             runtime_access: RuntimeAccess { read: vec![], execute: vec![], write: vec![] },
             node_read: Vec::new(),
+            denied: Default::default(),
+            harness_dir: files.runtime_dir.clone(),
+            harness_perm: files.harness_perm,
+            temp_size_mb: files.temp_size_mb,
+            openssl_conf_denied: false,
         };
         if mode == SandboxMode::Off {
             return Ok(plan);
+        }
+        if caps.private_mounts {
+            plan.harness_dir = files.calls_base.join(crate::harness::PRIVATE_DIR_NAME);
         }
 
         // What the policy needs, mechanism by mechanism, and what is missing for it.
@@ -177,7 +221,7 @@ impl RuntimeSandbox {
     }
 
     fn build_rules(&mut self, abi: ABI, policy: &Policy, files: &RuntimeFiles) -> Result<()> {
-        let needs = rules::runtime_needs(files)?;
+        let needs = rules::runtime_needs(files, &self.harness_dir)?;
         let file_rights = AccessFs::from_file(abi);
         let write_rights = AccessFs::from_write(abi) & !AccessFs::Execute;
         let mut rules = RuleSet::default();
@@ -188,11 +232,18 @@ impl RuntimeSandbox {
             Grant::All => vec![PathBuf::from("/")],
             Grant::Some(v) => v.clone(),
         };
-        let deny_write = match &policy.deny_write {
+        let mut deny_write = match &policy.deny_write {
             Grant::None => vec![],
             Grant::All => vec![PathBuf::from("/")],
             Grant::Some(v) => v.clone(),
         };
+        rules::refuse_denied_needs(files, &needs, &deny_read)?;
+        self.denied = (deny_read.clone(), deny_write.clone());
+        if !self.caps.private_mounts {
+            // The harness is on disk, in a folder beside every call's temp dir: no write grant
+            // may reach it (another call would run what was written there).
+            deny_write.push(files.calls_base.clone());
+        }
         let reads: Vec<PathBuf> = match &policy.read {
             Grant::None => vec![],
             Grant::All => vec![PathBuf::from("/")],
@@ -233,10 +284,21 @@ impl RuntimeSandbox {
             }
         }
 
-        // What the runtime itself needs, whatever the policy says.
+        // What the runtime itself needs, less what the policy denies (checked above for what
+        // it cannot start without). The harness is the runtime's own, not a host file.
         for p in &needs.read {
-            rules.grant(p, read_access(), file_rights);
+            if *p == self.harness_dir {
+                rules.grant(p, read_access(), file_rights);
+                continue;
+            }
+            rules.grant_except(p, read_access(), &deny_read, file_rights);
+            if needs.module_trees.contains(p) && deny_read.iter().any(|d| d.starts_with(p)) {
+                // Module resolution lists folders (bun opens each one it resolves in): names
+                // beneath the tree stay listable, the denied files' contents do not.
+                rules.grant(p, AccessFs::ReadDir.into(), file_rights);
+            }
         }
+        self.openssl_conf_denied = rules::is_denied(Path::new(rules::OPENSSL_CONF), &deny_read);
         for p in &needs.execute {
             rules.grant(p, AccessFs::Execute | AccessFs::ReadFile, file_rights);
         }
@@ -340,7 +402,36 @@ impl RuntimeSandbox {
             no_new_privs: on && (landlock || self.seccomp),
             missing: self.missing.clone(),
             runtime_access: self.runtime_access.clone(),
+            denied: DeniedReport {
+                read: self.denied.0.clone(),
+                write: self.denied.1.clone(),
+                enforced_by: if landlock { vec!["landlock"] } else { vec![] },
+            },
+            harness: HarnessReport {
+                path: self.harness_dir.join(crate::harness::WORKER_FILE_NAME),
+                private: self.harness_is_private(),
+            },
         }
+    }
+
+    /// Whether each call writes its own harness onto its private tmpfs.
+    pub fn harness_is_private(&self) -> bool {
+        self.mode != SandboxMode::Off && self.caps.private_mounts
+    }
+
+    /// The harness as a call sees it.
+    pub fn harness_path(&self) -> PathBuf {
+        self.harness_dir.join(crate::harness::WORKER_FILE_NAME)
+    }
+
+    /// Variables the runtime needs because of the policy, over anything the call set.
+    pub fn runtime_env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if self.mode != SandboxMode::Off && self.runtime_type == RuntimeType::Node && self.openssl_conf_denied {
+            // Node reads its OpenSSL configuration at start and fails without it.
+            env.push(("OPENSSL_CONF".to_string(), "/dev/null".to_string()));
+        }
+        env
     }
 
     /// Path unix sockets stay reachable when the policy grants writes (seccomp cannot tell
@@ -382,9 +473,10 @@ impl RuntimeSandbox {
     /// A private tmpfs over the folder of call temp dirs, when the machine lets us mount one
     /// (root, or a user namespace).
     fn private_tmp(&self, tmp: &Path) -> Option<child::PrivateTmp> {
+        use std::ffi::CString;
         use std::os::unix::ffi::OsStrExt;
         let root = unsafe { libc::geteuid() } == 0;
-        if !root && !self.caps.user_namespaces {
+        if !self.caps.private_mounts {
             return None;
         }
         let base = tmp.parent()?;
@@ -392,11 +484,22 @@ impl RuntimeSandbox {
             Some(abi) => ((AccessFs::from_write(abi) & !AccessFs::Execute) | read_access()).bits(),
             None => 0,
         };
+        let cstr = |p: &Path| CString::new(p.as_os_str().as_bytes()).ok();
+        let dir = base.join(crate::harness::PRIVATE_DIR_NAME);
+        let files: Option<Vec<_>> =
+            crate::harness::FILES.iter().map(|(name, source)| Some((cstr(&dir.join(name))?, *source))).collect();
         Some(child::PrivateTmp {
-            base: std::ffi::CString::new(base.as_os_str().as_bytes()).ok()?,
-            own: std::ffi::CString::new(tmp.as_os_str().as_bytes()).ok()?,
+            base: cstr(base)?,
+            own: cstr(tmp)?,
             access,
             needs_userns: !root && !self.netns,
+            mount_options: CString::new(format!("mode=0700,size={}", self.temp_size_mb * 1024 * 1024)).ok()?,
+            harness: child::PrivateHarness {
+                dir: cstr(&dir)?,
+                files: files?,
+                perm: self.harness_perm as libc::mode_t,
+                access: if self.abi.is_some() { read_access().bits() } else { 0 },
+            },
         })
     }
 

@@ -102,6 +102,8 @@ pub fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
 /// What a runtime needs to start and to load the entrypoint and its imports.
 pub struct RuntimeNeeds {
     pub read: Vec<PathBuf>,
+    /// The folders the runtime resolves modules in (among `read`).
+    pub module_trees: Vec<PathBuf>,
     pub execute: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
 }
@@ -113,7 +115,53 @@ fn existing(paths: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
+/// Where OpenSSL (node's) looks for its configuration unless `OPENSSL_CONF` says otherwise.
+pub const OPENSSL_CONF: &str = "/etc/ssl/openssl.cnf";
+
+/// Folders of shared libraries: a deny covering one of them leaves no runtime able to start.
+const LIBRARY_DIRS: &[&str] =
+    &["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"];
+
+/// Whether `path` lies beneath (or is) one of `denied`.
+pub fn is_denied(path: &Path, denied: &[PathBuf]) -> bool {
+    denied.iter().any(|d| path.starts_with(d))
+}
+
+/// Refuses a `--deny-read` that takes away what the runtime cannot start without: its binary,
+/// the loader, a folder of shared libraries, the entrypoint. Everything else the runtime
+/// reads (the project root, `/etc/ssl`, ...) has the denies carved out of it instead.
+pub fn refuse_denied_needs(files: &RuntimeFiles, needs: &RuntimeNeeds, deny_read: &[PathBuf]) -> Result<()> {
+    let mut essential: Vec<(PathBuf, String)> = vec![];
+    for p in &needs.execute {
+        let what = if *p == files.program { "the runtime binary" } else { "the dynamic loader" };
+        essential.push((p.clone(), what.to_string()));
+    }
+    for dir in existing(LIBRARY_DIRS) {
+        essential.push((dir, "a folder of shared libraries".to_string()));
+    }
+    if !deny_read.is_empty() {
+        if let Some(loader) = needs.execute.iter().find(|p| **p != files.program) {
+            for lib in shared_libraries(loader, &files.program) {
+                essential.push((lib, "a shared library it loads".to_string()));
+            }
+        }
+    }
+    essential.push((files.entrypoint.clone(), "the entrypoint".to_string()));
+    for (path, what) in essential {
+        if let Some(d) = deny_read.iter().find(|d| path.starts_with(d)) {
+            return Err(Error::invalid_config(format!(
+                "--deny-read={} denies {what} ({}), which the {} runtime cannot start without; \
+                 deny a narrower path",
+                d.display(),
+                path.display(),
+                files.runtime_type.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<RuntimeNeeds> {
     let mut read = existing(&[
         // Shared libraries and the loader's cache.
         "/lib",
@@ -136,13 +184,14 @@ pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
         "/sys/fs/cgroup",
     ]);
     // The project's module tree, the entrypoint (which may live elsewhere), the harness.
-    read.push(files.project_root.clone());
+    let mut module_trees = vec![files.project_root.clone()];
     if let Some(dir) = files.entrypoint.parent() {
         if !dir.starts_with(&files.project_root) {
-            read.push(dir.to_path_buf());
+            module_trees.push(dir.to_path_buf());
         }
     }
-    read.push(files.runtime_dir.clone());
+    read.extend(module_trees.iter().cloned());
+    read.push(harness_dir.to_path_buf());
     let mut execute = vec![files.program.clone()];
     match elf_interpreter(&files.program) {
         Some(interp) => execute.push(interp),
@@ -165,7 +214,28 @@ pub fn runtime_needs(files: &RuntimeFiles) -> Result<RuntimeNeeds> {
         }
     }
     let write = existing(&["/dev/null"]);
-    Ok(RuntimeNeeds { read, execute, write })
+    Ok(RuntimeNeeds { read, module_trees, execute, write })
+}
+
+/// The shared libraries `program` loads, as its own loader resolves them (`ld.so --list`:
+/// the runtime's binary is trusted, and the loader only maps it). Empty when that fails.
+fn shared_libraries(loader: &Path, program: &Path) -> Vec<PathBuf> {
+    let Ok(out) = std::process::Command::new(loader)
+        .arg("--list")
+        .arg(program)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return vec![];
+    };
+    // Lines look like `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)`.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("=> ").nth(1)?.split(" (").next())
+        .filter_map(|p| std::fs::canonicalize(p.trim()).ok())
+        .collect()
 }
 
 fn is_script(p: &Path) -> bool {
@@ -224,6 +294,51 @@ mod tests {
     fn finds_the_loader_of_a_dynamic_binary() {
         let interp = elf_interpreter(Path::new("/bin/sh")).expect("sh is dynamic");
         assert!(interp.to_string_lossy().contains("ld-linux"), "{}", interp.display());
+    }
+
+    #[test]
+    fn lists_the_libraries_a_binary_loads() {
+        let sh = std::fs::canonicalize("/bin/sh").unwrap();
+        let loader = elf_interpreter(&sh).expect("sh is dynamic");
+        let libs = shared_libraries(&loader, &sh);
+        assert!(
+            libs.iter().any(|l| l.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libc.so"))),
+            "{libs:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_denies_of_what_the_runtime_cannot_start_without() {
+        let program = std::fs::canonicalize("/bin/sh").unwrap();
+        let files = RuntimeFiles {
+            program: program.clone(),
+            runtime_type: RuntimeType::Node,
+            project_root: PathBuf::from("/nonexistent/project"),
+            entrypoint: PathBuf::from("/nonexistent/project/tools.mjs"),
+            runtime_dir: PathBuf::from("/nonexistent/rt"),
+            calls_base: PathBuf::from("/nonexistent"),
+            harness_perm: 0o600,
+            temp_size_mb: 64,
+        };
+        let needs = runtime_needs(&files, &files.runtime_dir).unwrap();
+        let libc = shared_libraries(&needs.execute[1], &program)
+            .into_iter()
+            .find(|l| l.to_string_lossy().contains("libc.so"))
+            .expect("sh loads libc");
+        for (deny, why) in [
+            (program.clone(), "runtime binary"),
+            (needs.execute[1].clone(), "dynamic loader"),
+            (libc, "shared library it loads"),
+            (PathBuf::from("/nonexistent/project"), "entrypoint"),
+            (PathBuf::from("/"), "runtime binary"),
+        ] {
+            let e = refuse_denied_needs(&files, &needs, std::slice::from_ref(&deny)).unwrap_err().to_string();
+            assert!(e.contains(&format!("--deny-read={}", deny.display())) && e.contains(why), "{e}");
+        }
+        // What the runtime reads but can start without has the deny carved out instead.
+        for deny in ["/etc/ssl/openssl.cnf", "/nonexistent/project/.env", "/usr/share/doc"] {
+            refuse_denied_needs(&files, &needs, &[PathBuf::from(deny)]).unwrap();
+        }
     }
 
     #[test]
