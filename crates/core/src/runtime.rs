@@ -301,13 +301,8 @@ impl Runtime {
         validate::validate_tool_id(tool_id)?;
         validate::validate_exec_id(tool_exec_id)?;
         validate::validate_env(&opts.env)?;
-        let input_json = opts.input_json.unwrap_or_else(|| "{}".to_string());
-        let config_json = opts.config_json.unwrap_or_else(|| "null".to_string());
-        for (what, text) in [("input", &input_json), ("config", &config_json)] {
-            if text.trim().is_empty() || text.contains('\n') {
-                return Err(Error::invalid_argument(format!("{what} must be JSON text on one line")));
-            }
-        }
+        let input = protocol::json_value("input", opts.input_json.unwrap_or_else(|| "{}".to_string()))?;
+        let config = protocol::json_value("config", opts.config_json.unwrap_or_else(|| "null".to_string()))?;
         let timeout_ms = opts.timeout_ms.unwrap_or(inner.config.tool_execution_timeout_ms);
         if timeout_ms == 0 {
             return Err(Error::invalid_argument("timeout must be greater than 0 ms"));
@@ -354,7 +349,8 @@ impl Runtime {
         };
         let queued_ms = t0.elapsed().as_secs_f64() * 1000.0;
 
-        let frame = Arc::new(protocol::encode_call(tool_id, tool_exec_id, &input_json, &config_json));
+        let nonce = protocol::new_nonce();
+        let frame = Arc::new(protocol::encode_call(tool_id, tool_exec_id, &nonce, &input, &config));
         let (cancel_tx, cancel_rx) = watch::channel(None::<CancelReason>);
         let (result_tx, result_rx) = oneshot::channel();
         let state = Arc::new(CallState::default());
@@ -363,6 +359,7 @@ impl Runtime {
             let job = CallJob {
                 call: call.clone(),
                 frame,
+                nonce,
                 env: opts.env,
                 state: state.clone(),
                 limits,
@@ -449,6 +446,8 @@ struct CallJob {
     call: CallId,
     /// The encoded call frame.
     frame: Arc<Vec<u8>>,
+    /// The nonce in `frame`: only answers carrying it are this call's.
+    nonce: String,
     env: BTreeMap<String, String>,
     state: Arc<CallState>,
     limits: Limits,
@@ -627,7 +626,7 @@ async fn attempt(
     job: &CallJob,
     mut cancel_rx: watch::Receiver<Option<CancelReason>>,
 ) -> std::result::Result<CallOutcome, CallError> {
-    let CallJob { call, frame, env: call_env, state, limits, want_metrics } = job;
+    let CallJob { call, frame, nonce, env: call_env, state, limits, want_metrics } = job;
     let (limits, want_metrics) = (*limits, *want_metrics);
     // A warm worker when one is idle; else a fresh one, counted in the pool while there is
     // room under maxWorkers; else wait for one (the deadline and the abort signal still apply).
@@ -701,6 +700,7 @@ async fn attempt(
     worker.watch_started(state.started.clone());
     worker.measure = want_metrics;
     worker.send(frame.clone());
+    worker.nonce.clone_from(nonce);
     let result = worker.run(call, &mut cancel_rx).await;
     let reusable = |w: &mut Worker| -> bool {
         let Some(reuse) = inner.pool.as_ref().and_then(|p| p.cfg.reuse.as_ref()) else { return false };

@@ -120,6 +120,8 @@ pub struct Worker {
     cpu_base_ms: u64,
     /// The current call asked for metrics.
     pub measure: bool,
+    /// The current call's nonce: an answer without it was not written by the harness.
+    pub nonce: String,
     /// The harness answered the current call itself (a result, or the tool's own failure):
     /// the process is as healthy as before it. False for anything the supervisor had to stop.
     pub answered: bool,
@@ -203,6 +205,7 @@ impl Worker {
             started_flag: None,
             cpu_base_ms: 0,
             measure: false,
+            nonce: String::new(),
             answered: false,
             proxy,
             events_start: 0,
@@ -439,6 +442,9 @@ impl Worker {
                 }
                 next = self.reader.next() => match next {
                     Ok(Some(line)) => match protocol::parse_frame(&line) {
+                        Ok(f) if f.nonce().is_some_and(|n| n.is_empty() || n != self.nonce) => {
+                            return Event::Fail(Error::InvalidOutput { call: call.clone(), reason: "garbage on the result channel: an answer without the call's nonce (not written by the harness)".into() });
+                        }
                         Ok(Frame::Hello { .. }) => {
                             self.phase = Phase::Running;
                             if let Some(f) = &self.started_flag {
@@ -466,21 +472,21 @@ impl Worker {
                                 exit: self.exit_info(),
                             });
                         }
-                        Ok(Frame::NotFound { available }) => {
+                        Ok(Frame::NotFound { available, .. }) => {
                             self.answered = true;
                             return Event::Fail(Error::ToolNotFound { call: call.clone(), available });
                         }
-                        Ok(Frame::Ok(raw)) => {
+                        Ok(Frame::Ok { raw, .. }) => {
                             if raw.len() > max_output {
                                 return Event::Fail(Error::OutputTooLarge { call: call.clone(), limit: max_output as u64, size: raw.len() as u64 });
                             }
                             return Event::Output(protocol::wrap_output(&raw));
                         }
-                        Ok(Frame::Err(cause)) => {
+                        Ok(Frame::Err { cause, .. }) => {
                             self.answered = true;
                             return Event::Fail(Error::ToolFailed { call: call.clone(), cause, denied_hosts: self.denied_hosts() })
                         }
-                        Ok(Frame::BadOutput { reason }) => {
+                        Ok(Frame::BadOutput { reason, .. }) => {
                             self.answered = true;
                             return Event::Fail(Error::InvalidOutput { call: call.clone(), reason });
                         }
