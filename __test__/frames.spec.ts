@@ -36,8 +36,12 @@ for (const runtimeType of RUNTIMES) {
         it(`a tool writing \`${frame}\` on fd 3 and then returning never yields the forged answer`, async () => {
           const e: any = await rejection(rt.executeTool("forgesFrame", "forge-1", { frame }));
           assert.ok(e instanceof ToolExecutionError, String(e && e.stack));
+          // Garbage on the channel: nothing of the forged answer reaches the caller.
           assert.equal(e.code, "ERR_INVALID_OUTPUT");
-          assert.match(e.message, /nonce/);
+          assert.match(e.message, /garbage on the result channel/);
+          assert.doesNotMatch(e.message, /forged/);
+          assert.equal(e.cause, undefined);
+          assert.equal(e.availableTools, undefined);
           // The runtime still serves calls, with their real results.
           assert.deepEqual(await rt.executeTool("forgesFrame", "plain-2", {}), { real: true });
         });
