@@ -135,8 +135,8 @@ export interface CallMetrics {
   network: NetEvent[] | null;
 }
 
-export interface ResultWithMetrics {
-  result: ToolResult;
+export interface ResultWithMetrics<Out = ToolResult> {
+  result: Out;
   metrics: CallMetrics;
 }
 
@@ -217,36 +217,37 @@ export declare class Runtime {
   readonly closed: boolean;
   /** Idle warm workers (with `pool` configured). */
   readonly pool: { idle: number; idlePids: number[] };
-  executeTool(
+  /** `Out` types the result (unchecked: the tool's code decides what it really is). */
+  executeTool<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics>;
-  executeTool(
+  ): Promise<ResultWithMetrics<Out>>;
+  executeTool<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input?: unknown,
     env?: Record<string, string> | null,
     options?: ExecuteOptions,
-  ): Promise<ToolResult>;
-  executeToolWithTimeout(
+  ): Promise<Out>;
+  executeToolWithTimeout<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     timeoutMs: number,
     options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics>;
-  executeToolWithTimeout(
+  ): Promise<ResultWithMetrics<Out>>;
+  executeToolWithTimeout<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     timeoutMs: number,
     options?: ExecuteOptions,
-  ): Promise<ToolResult>;
+  ): Promise<Out>;
   /** The default per-call timeout in milliseconds. */
   getGlobalTimeout(): number;
   /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */

@@ -148,7 +148,7 @@ describe("abort reasons", () => {
         assert.equal(e.started, false);
         assert.equal(e.reason, because);
         // The twin: a signal that never fires lets the call finish.
-        const r = await rt.executeTool("nap", "not-aborted", { ms: 10, tag: "done" }, {}, { signal: new AbortController().signal });
+        const r = await rt.executeTool<{ pid: number; tag: string | null }>("nap", "not-aborted", { ms: 10, tag: "done" }, {}, { signal: new AbortController().signal });
         assert.equal(r.tag, "done");
       });
     });

@@ -20,25 +20,22 @@ export type ErrorCode =
   | "ERR_RUNTIME_CLOSED"
   | "ERR_INTERNAL";
 
-/** The class of the errors carrying each code. */
-declare const CODE_CLASSES: {
-  readonly ERR_INVALID_CONFIG: "ConfigError";
-  readonly ERR_INVALID_ARGUMENT: "ValidationError";
-  readonly ERR_TOOL_FAILED: "ToolExecutionError";
-  readonly ERR_TOOL_NOT_FOUND: "ToolExecutionError";
-  readonly ERR_OUTPUT_TOO_LARGE: "ToolExecutionError";
-  readonly ERR_INVALID_OUTPUT: "ToolExecutionError";
-  readonly ERR_TOOL_TIMEOUT: "TimeoutError";
-  readonly ERR_ABORTED: "AbortError";
-  readonly ERR_PROCESS_EXITED: "ProcessError";
-  readonly ERR_ENTRYPOINT_FAILED: "ProcessError";
-  readonly ERR_RUNTIME_UNAVAILABLE: "ProcessError";
-  readonly ERR_SANDBOX_UNAVAILABLE: "ConfigError";
-  readonly ERR_MEMORY_LIMIT: "ProcessError";
-  readonly ERR_CPU_LIMIT: "ProcessError";
-  readonly ERR_PROCESS_LIMIT: "ProcessError";
-  readonly ERR_QUEUE_FULL: "ToolExecutionError";
-  readonly ERR_RUNTIME_CLOSED: "ToolRuntimeError";
-  readonly ERR_INTERNAL: "ToolRuntimeError";
-};
-export = CODE_CLASSES;
+// The class of the errors carrying each code.
+export declare const ERR_INVALID_CONFIG: "ConfigError";
+export declare const ERR_INVALID_ARGUMENT: "ValidationError";
+export declare const ERR_TOOL_FAILED: "ToolExecutionError";
+export declare const ERR_TOOL_NOT_FOUND: "ToolExecutionError";
+export declare const ERR_OUTPUT_TOO_LARGE: "ToolExecutionError";
+export declare const ERR_INVALID_OUTPUT: "ToolExecutionError";
+export declare const ERR_TOOL_TIMEOUT: "TimeoutError";
+export declare const ERR_ABORTED: "AbortError";
+export declare const ERR_PROCESS_EXITED: "ProcessError";
+export declare const ERR_ENTRYPOINT_FAILED: "ProcessError";
+export declare const ERR_RUNTIME_UNAVAILABLE: "ProcessError";
+export declare const ERR_SANDBOX_UNAVAILABLE: "ConfigError";
+export declare const ERR_MEMORY_LIMIT: "ProcessError";
+export declare const ERR_CPU_LIMIT: "ProcessError";
+export declare const ERR_PROCESS_LIMIT: "ProcessError";
+export declare const ERR_QUEUE_FULL: "ToolExecutionError";
+export declare const ERR_RUNTIME_CLOSED: "ToolRuntimeError";
+export declare const ERR_INTERNAL: "ToolRuntimeError";

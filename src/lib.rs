@@ -2,6 +2,9 @@
 //! throws or rejects with: a plain object (`code`, `message`, the error's fields) that
 //! `lib/errors.js` turns into the class `lib/codes.js` names. No behaviour lives here.
 
+// As in the core: errors travel once per call, on the failure path; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
