@@ -199,7 +199,9 @@ describe("the public types hold every field of the real objects", () => {
       // Deadlines, aborts and the queue: one call runs, one waits, a third is refused.
       const busy = rt.executeTool("nap", "q-1", { ms: 1500 });
       await sleep(100);
-      const queued = failure(rt.executeToolWithTimeout("nap", "q-2", { ms: 10 }, {}, 300), "timed out in the queue");
+      const queued = failure(rt.executeToolWithTimeout("nap", "q-2", { ms: 10 }, {}, 600), "timed out in the queue");
+      // Calls reach the queue asynchronously: let q-2 take its place before q-3 comes.
+      await sleep(100);
       await failure(rt.executeTool("nap", "q-3"), "queue full");
       await queued;
       await busy;

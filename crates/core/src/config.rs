@@ -577,7 +577,7 @@ mod tests {
             (serde_json::json!({"pool": {"reuse": {"maxRssMb": -1}}}), "pool.reuse.maxRssMb"),
             (serde_json::json!({"pool": {"reuse": {"maxRss": 1}}}), "pool.reuse.maxRss"),
             (serde_json::json!({"pool": 3}), "pool"),
-            (serde_json::json!({"netHosts": {"a": [1]}}), "netHosts.a"),
+            (serde_json::json!({"netHosts": {"a": [1]}}), "netHosts.a[0]"),
             (serde_json::json!({"sandbox": "loose"}), "sandbox"),
             (serde_json::json!({"runtimeType": "deno"}), "runtimeType"),
         ] {
