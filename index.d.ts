@@ -276,7 +276,7 @@ export declare const RuntimeTypeBun: "bun";
 export declare const RuntimeTypeNode: "node";
 export declare const SupportedRuntimeTypes: readonly RuntimeType[];
 
-import type { ErrorCode } from "./lib/codes";
+import type { ErrorCode } from "./lib/codes.js";
 /** Every `code` this package rejects with; generated from the Rust error enum. */
 export type { ErrorCode };
 

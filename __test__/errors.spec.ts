@@ -3,6 +3,8 @@
 // must be declared by its class in index.d.ts, read with the TypeScript compiler itself. The
 // same for the config objects. Also: an abort's reason survives, started or not.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import ts from "typescript";
@@ -22,7 +24,7 @@ import {
   fromAppConfig,
   testConfig,
 } from "tool-runtime";
-import { FIXTURES, RUNTIMES, makeRuntime, sleep } from "./helpers";
+import { FIXTURES, RUNTIMES, makeRuntime, sleep, tempDir } from "./helpers";
 import { faultsRuntime, opts, rejection } from "./proc-helpers";
 
 const CODE_CLASSES: Record<string, string> = require("../lib/codes.js");
@@ -85,48 +87,62 @@ describe("abort reasons", () => {
   for (const runtimeType of RUNTIMES) {
     describe(`on ${runtimeType}`, () => {
       let rt: Runtime;
+      // The tool marks that it runs here.
+      const dir = tempDir();
       before(async () => {
-        rt = await faultsRuntime({ runtimeType, maxConcurrency: 1 });
+        rt = await faultsRuntime({ runtimeType, maxConcurrency: 1, permissions: ["--allow-read", `--allow-write=${dir}`] });
       });
       after(async () => {
         await rt.close();
       });
 
-      /** Aborts with `abort()` after `ms` (or a timeout signal), returns the rejection. */
-      async function aborted(make: () => AbortSignal, ms: number, tag: string): Promise<any> {
-        const e = await failure(rt.executeTool("nap", tag, { ms: 3000 }, {}, { signal: make() }), tag);
+      /** Runs a 3 s nap with `signal`; returns the rejection, which must be an AbortError. */
+      async function aborted(signal: AbortSignal, tag: string, mark?: string): Promise<any> {
+        const e = await failure(rt.executeTool("nap", tag, { ms: 3000, mark }, {}, { signal }), tag);
         assert.ok(e instanceof AbortError, `${tag}: ${e.stack}`);
         assert.equal(e.code, "ERR_ABORTED");
         return e;
       }
 
-      it("a started call keeps the reason given to abort(reason): an Error, a string", async () => {
-        const because = new Error("the user left");
+      /** Aborts `ac` with `reason` once the tool is running (its mark file exists). */
+      async function abortOnceRunning(ac: AbortController, mark: string, reason?: unknown) {
+        while (!fs.existsSync(mark)) await sleep(10);
+        if (reason === undefined) ac.abort();
+        else ac.abort(reason);
+      }
+
+      it("a started call keeps the reason given to abort(reason): an Error, a string, none", async () => {
         for (const [reason, tag] of [
-          [because, "err"],
+          [new Error("the user left"), "err"],
           ["user left", "str"],
+          [undefined, "bare"],
         ] as const) {
           const ac = new AbortController();
-          setTimeout(() => ac.abort(reason), 400);
-          const e = await aborted(() => ac.signal, 400, `started-${tag}`);
+          const mark = path.join(dir, tag);
+          const [e] = await Promise.all([aborted(ac.signal, `started-${tag}`, mark), abortOnceRunning(ac, mark, reason)]);
           assert.equal(e.started, true);
-          assert.equal(e.reason, reason);
+          // A bare abort() gives the platform's AbortError as the reason.
+          if (reason === undefined) assert.equal(e.reason.name, "AbortError");
+          else assert.equal(e.reason, reason);
         }
-        // A bare abort() gives the platform's AbortError as the reason.
-        const ac = new AbortController();
-        setTimeout(() => ac.abort(), 400);
-        const e = await aborted(() => ac.signal, 400, "started-bare");
-        assert.equal(e.reason.name, "AbortError");
       });
 
       it("AbortSignal.timeout() gives a TimeoutError reason, started or not", async () => {
-        const e = await aborted(() => AbortSignal.timeout(400), 400, "started-timeout");
+        // Fired while running: the timeout's own reason, handed on by a controller once the tool runs.
+        const ac = new AbortController();
+        const timeout = AbortSignal.timeout(1);
+        await once(timeout, "abort");
+        const mark = path.join(dir, "running");
+        const [e] = await Promise.all([aborted(ac.signal, "started-timeout", mark), abortOnceRunning(ac, mark, timeout.reason)]);
         assert.equal(e.started, true);
         assert.equal(e.reason.name, "TimeoutError");
+        // The timeout signal itself, whenever it fires.
+        const direct = await aborted(AbortSignal.timeout(300), "direct-timeout");
+        assert.equal(direct.reason.name, "TimeoutError");
         // Not started: the only slot is taken, the call waits in the queue when its signal fires.
         const busy = rt.executeTool("nap", "busy", { ms: 1500 });
         await sleep(100);
-        const q = await aborted(() => AbortSignal.timeout(200), 200, "queued-timeout");
+        const q = await aborted(AbortSignal.timeout(200), "queued-timeout");
         assert.equal(q.started, false);
         assert.equal(q.reason.name, "TimeoutError");
         await busy;
@@ -137,14 +153,14 @@ describe("abort reasons", () => {
         await sleep(100);
         const ac = new AbortController();
         setTimeout(() => ac.abort("changed my mind"), 200);
-        const q = await aborted(() => ac.signal, 200, "queued-str");
+        const q = await aborted(ac.signal, "queued-str");
         assert.equal(q.started, false);
         assert.equal(q.reason, "changed my mind");
         await busy;
         const already = new AbortController();
         const because = new Error("no longer needed");
         already.abort(because);
-        const e = await aborted(() => already.signal, 0, "already");
+        const e = await aborted(already.signal, "already");
         assert.equal(e.started, false);
         assert.equal(e.reason, because);
         // The twin: a signal that never fires lets the call finish.
