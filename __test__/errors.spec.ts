@@ -60,6 +60,23 @@ const types = (() => {
   };
 })();
 
+/**
+ * Compile-time half of the check (`tsc` runs over this file in `npm run lint`): every field
+ * the README lists, with the type a caller relies on.
+ */
+export function fieldsAreTyped(t: ToolExecutionError, o: TimeoutError, a: AbortError, p: ProcessError, c: ConfigError) {
+  const tool: [string, string, string | undefined, boolean | undefined, string[] | undefined, string[] | undefined, number | string | undefined, number | undefined, number | undefined] = [
+    t.toolId, t.toolExecId, t.cause?.code, t.cause?.nonError, t.availableTools, t.deniedHosts, t.limit, t.size, t.maxQueue,
+  ];
+  const timeout: [number, boolean, true, number | null, string | null, string, string] = [o.timeoutMs, o.started, o.timedOut, o.exitCode, o.signal, o.stderr, o.stdout];
+  const abort: [boolean, true, unknown] = [a.started, a.isCanceled, a.reason];
+  const proc: [number | null, string | null, string | null, string | null, string | undefined, string | undefined, string | null | undefined, string | undefined, number | undefined, number | undefined, number | undefined, number | undefined] = [
+    p.exitCode, p.signal, p.stderr, p.stdout, p.loadError?.message, p.runtime, p.path, p.entrypoint, p.limitMb, p.peakMb, p.limitMs, p.maxProcesses,
+  ];
+  const config: [ErrorCode, string | undefined] = [c.code, c.missing];
+  return [tool, timeout, abort, proc, config];
+}
+
 /** Every error seen, by code, with what produced it. */
 const seen = new Map<string, { e: any; how: string }[]>();
 

@@ -446,7 +446,8 @@ pub fn config_from_env(env: &HashMap<String, String>) -> Result<RuntimeConfig> {
         }
     };
     if let Some(t) = get("COMPOZY_RUNTIME_TYPE") {
-        RuntimeType::parse(t.trim()).map_err(|e| Error::invalid_config(format!("COMPOZY_RUNTIME_TYPE: {e}")))?;
+        RuntimeType::parse(t.trim())
+            .map_err(|e| Error::invalid_config(format!("COMPOZY_RUNTIME_TYPE: {}", without_field(e))))?;
         patch.set("runtimeType", t.trim());
     }
     if let Some(e) = get("COMPOZY_ENTRYPOINT") {
