@@ -69,7 +69,14 @@ export interface PoolConfig {
    * Serve many calls per worker, in turn. Faster, but module-level state of the entrypoint
    * survives from one call to the next. Default: null (one call per worker).
    */
-  reuse: { maxCallsPerWorker: number; maxRssMb: number } | null;
+  reuse: ReuseConfig | null;
+}
+
+export interface ReuseConfig {
+  /** Calls a worker serves before it is replaced (default 100). */
+  maxCallsPerWorker: number;
+  /** A worker whose resident memory grew past this is replaced after its call (default 512). */
+  maxRssMb: number;
 }
 
 export type RuntimeConfigInput = Partial<
@@ -86,7 +93,7 @@ export type RuntimeConfigInput = Partial<
   pool?:
     | boolean
     | null
-    | (Partial<Omit<PoolConfig, "reuse">> & { reuse?: Partial<{ maxCallsPerWorker: number; maxRssMb: number }> | null });
+    | (Partial<Omit<PoolConfig, "reuse">> & { reuse?: Partial<ReuseConfig> | null });
 };
 
 export interface ExecuteOptions {
@@ -133,8 +140,8 @@ export interface CallMetrics {
   network: NetEvent[] | null;
 }
 
-export interface ResultWithMetrics {
-  result: ToolResult;
+export interface ResultWithMetrics<Out = ToolResult> {
+  result: Out;
   metrics: CallMetrics;
 }
 
@@ -231,36 +238,37 @@ export declare class Runtime {
   readonly closed: boolean;
   /** Idle warm workers (with `pool` configured). */
   readonly pool: { idle: number; idlePids: number[] };
-  executeTool(
+  /** `Out` types the result (unchecked: the tool's code decides what it really is). */
+  executeTool<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics>;
-  executeTool(
+  ): Promise<ResultWithMetrics<Out>>;
+  executeTool<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input?: unknown,
     env?: Record<string, string> | null,
     options?: ExecuteOptions,
-  ): Promise<ToolResult>;
-  executeToolWithTimeout(
+  ): Promise<Out>;
+  executeToolWithTimeout<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     timeoutMs: number,
     options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics>;
-  executeToolWithTimeout(
+  ): Promise<ResultWithMetrics<Out>>;
+  executeToolWithTimeout<Out = ToolResult>(
     toolId: string,
     toolExecId: string,
     input: unknown,
     env: Record<string, string> | null | undefined,
     timeoutMs: number,
     options?: ExecuteOptions,
-  ): Promise<ToolResult>;
+  ): Promise<Out>;
   /** The default per-call timeout in milliseconds. */
   getGlobalTimeout(): number;
   /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */
@@ -289,29 +297,15 @@ export declare const RuntimeTypeBun: "bun";
 export declare const RuntimeTypeNode: "node";
 export declare const SupportedRuntimeTypes: readonly RuntimeType[];
 
-export type ErrorCode =
-  | "ERR_INVALID_CONFIG"
-  | "ERR_INVALID_ARGUMENT"
-  | "ERR_TOOL_FAILED"
-  | "ERR_TOOL_NOT_FOUND"
-  | "ERR_OUTPUT_TOO_LARGE"
-  | "ERR_INVALID_OUTPUT"
-  | "ERR_TOOL_TIMEOUT"
-  | "ERR_ABORTED"
-  | "ERR_PROCESS_EXITED"
-  | "ERR_ENTRYPOINT_FAILED"
-  | "ERR_RUNTIME_UNAVAILABLE"
-  | "ERR_SANDBOX_UNAVAILABLE"
-  | "ERR_MEMORY_LIMIT"
-  | "ERR_CPU_LIMIT"
-  | "ERR_PROCESS_LIMIT"
-  | "ERR_QUEUE_FULL"
-  | "ERR_RUNTIME_CLOSED"
-  | "ERR_INTERNAL";
+import type { ErrorCode } from "./lib/codes.js";
+/** Every `code` this package rejects with; generated from the Rust error enum. */
+export type { ErrorCode };
 
 /** Base of every error this package rejects with. */
 export declare class ToolRuntimeError extends Error {
   readonly code: ErrorCode;
+  /** The class's name (`"TimeoutError"`, ...). */
+  readonly name: string;
 }
 
 /** What a tool threw, rebuilt as an Error (`nonError` is true for thrown non-Errors). */
@@ -342,13 +336,24 @@ export declare class TimeoutError extends ToolExecutionError {
   readonly timedOut: true;
   /** False when the call timed out while waiting to start. */
   readonly started: boolean;
-  readonly stderr?: string;
+  /** How the process ended and the tails of its output (empty when it never started). */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+  readonly stdout: string;
 }
 
 export declare class AbortError extends ToolExecutionError {
   readonly code: "ERR_ABORTED";
   readonly isCanceled: true;
+  /** False when the call was aborted before it started (already aborted, or in the queue). */
   readonly started: boolean;
+  /**
+   * The signal's reason as given to `abort(reason)`: the platform's `AbortError` DOMException
+   * for a bare `abort()`, a `TimeoutError` one (`reason.name === "TimeoutError"`) for
+   * `AbortSignal.timeout()`.
+   */
+  readonly reason: unknown;
 }
 
 export declare class ProcessError extends ToolRuntimeError {
@@ -360,8 +365,12 @@ export declare class ProcessError extends ToolRuntimeError {
   /** Tail of the child's stderr. */
   readonly stderr: string | null;
   readonly stdout: string | null;
-  /** For `ERR_ENTRYPOINT_FAILED`: the load error. */
+  /** For `ERR_ENTRYPOINT_FAILED`: the entrypoint and its load error. */
+  readonly entrypoint?: string;
   readonly loadError?: { message: string; stack: string | null };
+  /** For `ERR_RUNTIME_UNAVAILABLE`: the runtime type, and the path tried (null: none found). */
+  readonly runtime?: RuntimeType;
+  readonly path?: string | null;
   /** For the limit codes: which limit was hit (`"memory"`, `"cpu"`, `"processes"`). */
   readonly limit?: string;
   /** For `ERR_MEMORY_LIMIT`: the limit and the peak seen, in MB. */
@@ -379,4 +388,6 @@ export declare class ValidationError extends ToolRuntimeError {
 
 export declare class ConfigError extends ToolRuntimeError {
   readonly code: "ERR_INVALID_CONFIG" | "ERR_SANDBOX_UNAVAILABLE";
+  /** For `ERR_SANDBOX_UNAVAILABLE`: what this machine lacks. */
+  readonly missing?: string;
 }

@@ -88,6 +88,14 @@ function checkString(what, value) {
   }
 }
 
+/**
+ * The value the signal was aborted with, as given: `abort(reason)`'s argument, the platform's
+ * `AbortError` DOMException for a bare `abort()`, its `TimeoutError` for `AbortSignal.timeout()`.
+ */
+function abortReason(signal) {
+  return signal.reason === undefined ? null : signal.reason;
+}
+
 function callLimits(options) {
   if (!options) return undefined;
   const out = {};
@@ -174,7 +182,7 @@ class Runtime {
         code: "ERR_ABORTED",
         toolId,
         toolExecId,
-        reason: signal.reason === undefined ? null : String(signal.reason),
+        reason: abortReason(signal),
         isCanceled: true,
         started: false,
       });
@@ -199,7 +207,10 @@ class Runtime {
     try {
       outcome = await running;
     } catch (e) {
-      throw fromNative(e);
+      const err = fromNative(e);
+      // The native side only knows that the call was cancelled; why is the signal's.
+      if (err instanceof AbortError && signal && signal.aborted) err.reason = abortReason(signal);
+      throw err;
     } finally {
       if (signal) signal.removeEventListener("abort", onAbort);
     }

@@ -5,6 +5,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import {
   ConfigError,
+  RuntimeFactory,
   RuntimeTypeBun,
   RuntimeTypeNode,
   SupportedRuntimeTypes,
@@ -81,6 +82,31 @@ describe("config", () => {
     assert.equal(c.environment, "testing");
     assert.equal(c.backoffInitialIntervalMs, 10);
     assert.equal(fromAppConfig({ environment: "production" }).toolExecutionTimeoutMs, 60_000);
+  });
+
+  it("every ERR_INVALID_CONFIG names the field's path, type errors too, from createRuntime and fromAppConfig", async () => {
+    const factory = new RuntimeFactory(path.join(__dirname, "fixtures"));
+    const cases: [Record<string, unknown>, string][] = [
+      [{ memoryLimitMb: 512.5 }, "memoryLimitMb"],
+      [{ memoryLimitMb: "abc" }, "memoryLimitMb"],
+      [{ memoryLimitMb: -100 }, "memoryLimitMb"],
+      [{ toolExecutionTimeoutMs: true }, "toolExecutionTimeoutMs"],
+      [{ pool: { minIdle: "x" } }, "pool.minIdle"],
+      [{ pool: { reuse: { maxRssMb: "big" } } }, "pool.reuse.maxRssMb"],
+      [{ pool: { reuse: { maxRss: 1 } } }, "pool.reuse.maxRss"],
+      [{ netHosts: { "api.test": "10.0.0.1" } }, "netHosts.api.test"],
+      [{ permissions: "--allow-read" }, "permissions"],
+    ];
+    const names = (e: any, field: string) =>
+      e instanceof ConfigError && e.code === "ERR_INVALID_CONFIG" && e.message.includes(`${field}: `);
+    for (const [config, field] of cases) {
+      await assert.rejects(factory.createRuntime(config as any), (e: any) => names(e, field), `createRuntime ${JSON.stringify(config)}`);
+      assert.throws(() => fromAppConfig(config), (e: any) => names(e, field), `fromAppConfig ${JSON.stringify(config)}`);
+    }
+    // The allowed twins: the same fields, well-typed.
+    const ok = fromAppConfig({ memoryLimitMb: 512, pool: { minIdle: 1, reuse: { maxRssMb: 256 } } });
+    assert.equal(ok.memoryLimitMb, 512);
+    assert.deepEqual(ok.pool?.reuse, { maxCallsPerWorker: 100, maxRssMb: 256 });
   });
 
   it("runtime types are exactly bun and node, case-sensitive", () => {

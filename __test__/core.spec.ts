@@ -271,7 +271,7 @@ describe("argument validation", () => {
   });
 
   it("refuses unsafe tool ids before starting anything", async () => {
-    for (const id of ["", "/etc/passwd", "../up", "a/../b", ".hidden", "a b", "x;y"]) {
+    for (const id of ["", "/etc/passwd", "../up", "a/../b", "a..b", "tool...name", ".hidden", "a b", "x;y"]) {
       await assert.rejects(rt.executeTool(id, "v-1"), (e: any) => {
         assert.ok(e instanceof ValidationError, `${id}: ${e}`);
         assert.equal(e.code, "ERR_INVALID_ARGUMENT");

@@ -93,7 +93,8 @@ function toolIdValid(id: string): boolean {
     /^[A-Za-z0-9_/.-]+$/.test(id) &&
     !id.startsWith("/") &&
     !id.startsWith(".") &&
-    !id.split("/").some((s) => s === ".." || s === "")
+    !id.includes("..") &&
+    !id.split("/").some((s) => s === "")
   );
 }
 

@@ -4,27 +4,8 @@ import { type ExecuteOptions, type Runtime, type RuntimeConfigInput, ToolRuntime
 import { processAlive, processesWithMarker } from "../scripts/proc";
 import { makeRuntime, sleep } from "./helpers";
 
-/** Every code this package rejects with (index.d.ts `ErrorCode`). */
-export const KNOWN_CODES = new Set([
-  "ERR_INVALID_CONFIG",
-  "ERR_INVALID_ARGUMENT",
-  "ERR_TOOL_FAILED",
-  "ERR_TOOL_NOT_FOUND",
-  "ERR_OUTPUT_TOO_LARGE",
-  "ERR_INVALID_OUTPUT",
-  "ERR_TOOL_TIMEOUT",
-  "ERR_ABORTED",
-  "ERR_PROCESS_EXITED",
-  "ERR_ENTRYPOINT_FAILED",
-  "ERR_RUNTIME_UNAVAILABLE",
-  "ERR_SANDBOX_UNAVAILABLE",
-  "ERR_MEMORY_LIMIT",
-  "ERR_CPU_LIMIT",
-  "ERR_PROCESS_LIMIT",
-  "ERR_QUEUE_FULL",
-  "ERR_RUNTIME_CLOSED",
-  "ERR_INTERNAL",
-]);
+/** Every code this package rejects with (generated from the Rust enum, as `ErrorCode` is). */
+export const KNOWN_CODES = new Set(Object.keys(require("../lib/codes.js")));
 
 /** Whether `e` is one of this package's typed errors with a known code. */
 export function isTyped(e: unknown): e is ToolRuntimeError {

@@ -35,8 +35,10 @@ const CLASSES = {
   ProcessError,
   ValidationError,
   ConfigError,
-  RuntimeError: ToolRuntimeError,
 };
+
+// code -> class name, generated from the Rust error enum.
+const CODE_CLASSES = require("./codes.js");
 
 function rebuildCause(cause) {
   if (!cause || typeof cause !== "object") return cause;
@@ -48,27 +50,24 @@ function rebuildCause(cause) {
   return e;
 }
 
-/** Turns an error thrown by the native binding into the matching class; others pass through. */
+/**
+ * Turns what the native binding threw (a plain object: `code`, `message` and the error's
+ * fields) into the class its code belongs to; anything else passes through unchanged.
+ */
 function fromNative(err) {
-  if (!err || typeof err.message !== "string" || !err.message.startsWith("{")) return err;
-  let desc;
-  try {
-    desc = JSON.parse(err.message);
-  } catch {
-    return err;
+  if (err === null || typeof err !== "object" || err instanceof Error) return err;
+  if (typeof err.code !== "string" || !Object.hasOwn(CODE_CLASSES, err.code)) return err;
+  const { message, cause, ...fields } = err;
+  const Class = CLASSES[CODE_CLASSES[err.code]];
+  if (cause !== undefined) fields.cause = rebuildCause(cause);
+  if (Class === ProcessError) {
+    for (const k of ["exitCode", "signal", "stderr", "stdout"]) if (fields[k] === undefined) fields[k] = null;
   }
-  if (!desc || typeof desc.code !== "string" || typeof desc.class !== "string") return err;
-  const { class: className, message, cause, ...fields } = desc;
-  const Class = CLASSES[className] || ToolRuntimeError;
-  const fixed = { ...fields };
-  if (cause !== undefined) fixed.cause = rebuildCause(cause);
-  for (const k of ["exitCode", "signal", "stderr", "stdout"]) {
-    if (fixed[k] === undefined && Class === ProcessError) fixed[k] = null;
-  }
-  return new Class(message, fixed);
+  return new Class(String(message), fields);
 }
 
 module.exports = {
   ...CLASSES,
+  CODE_CLASSES,
   fromNative,
 };

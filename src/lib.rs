@@ -1,5 +1,9 @@
-//! The napi binding: converts JS values to core types and core errors to one JSON shape that
-//! the hand-written JS entry (`index.js`) turns into error classes. No behaviour lives here.
+//! The napi binding: converts JS values to core types, and core errors to the JS value a call
+//! throws or rejects with: a plain object (`code`, `message`, the error's fields) that
+//! `lib/errors.js` turns into the class `lib/codes.js` names. No behaviour lives here.
+
+// As in the core: errors travel once per call, on the failure path; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -12,17 +16,40 @@ use tool_runtime_core::config::{self, ConfigPatch, RuntimeConfig, RuntimeType};
 use tool_runtime_core::locate::{self, RuntimeHints};
 use tool_runtime_core::{Admitted, CallOptions, Error as CoreError, RuntimeFactory};
 
-/// Core errors cross the boundary as their JSON description in the message; `index.js` builds
-/// the matching error class from it.
-fn to_napi(e: CoreError) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, e.to_json().to_string())
+/// A core error as the value JS receives: napi throws (or rejects with) a JS value it holds a
+/// reference to as it is, so the error's fields arrive as an object, not as text.
+fn js_error(env: &Env, e: CoreError) -> napi::Error {
+    match env.to_js_value(&e.to_json()) {
+        Ok(value) => napi::Error::from(value),
+        Err(err) => err,
+    }
 }
 
-fn ms(name: &str, v: f64) -> Result<u64> {
+/// The same for a synchronous function: throws the value now and tells napi that an exception
+/// is pending (a returned error would be rebuilt from its message text).
+fn thrown(env: &Env, e: CoreError) -> napi::Error {
+    match env.to_js_value(&e.to_json()).and_then(|v| env.throw(v)) {
+        Ok(()) => napi::Error::new(Status::PendingException, "thrown".to_string()),
+        Err(err) => err,
+    }
+}
+
+/// Runs `fut` on the runtime's tokio threads; its error is turned into a JS value on the JS
+/// thread. (A plain `async fn` could only reject with a generic error carrying a message.)
+fn promise<'env, T, V, F>(env: &'env Env, fut: F, ok: impl FnOnce(T) -> V + 'static) -> Result<PromiseRaw<'env, V>>
+where
+    T: Send + 'static,
+    V: ToNapiValue,
+    F: std::future::Future<Output = std::result::Result<T, CoreError>> + Send + 'static,
+{
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, r| r.map(ok).map_err(|e| js_error(env, e)))
+}
+
+fn ms(name: &str, v: f64) -> std::result::Result<u64, CoreError> {
     if !v.is_finite() || v <= 0.0 || v.fract() != 0.0 || v > 9_007_199_254_740_991.0 {
-        return Err(to_napi(CoreError::invalid_argument(format!(
+        return Err(CoreError::invalid_argument(format!(
             "{name} must be a positive whole number of milliseconds, got {v}"
-        ))));
+        )));
     }
     Ok(v as u64)
 }
@@ -58,22 +85,24 @@ pub fn test_config() -> serde_json::Value {
     config_json(&RuntimeConfig::test())
 }
 
+fn resolve(partial: serde_json::Value) -> std::result::Result<RuntimeConfig, CoreError> {
+    RuntimeConfig::default().apply(ConfigPatch::from_json(partial)?)
+}
+
 /// Fills a partial config with defaults and validates it.
 #[napi]
-pub fn resolve_config(partial: serde_json::Value) -> Result<serde_json::Value> {
-    let patch = ConfigPatch::from_json(partial).map_err(to_napi)?;
-    let c = RuntimeConfig::default().apply(patch).map_err(to_napi)?;
-    Ok(config_json(&c))
+pub fn resolve_config(env: &Env, partial: serde_json::Value) -> Result<serde_json::Value> {
+    resolve(partial).map(|c| config_json(&c)).map_err(|e| thrown(env, e))
 }
 
 #[napi]
-pub fn from_app_config(app: serde_json::Value) -> Result<serde_json::Value> {
-    config::from_app_config(app).map(|c| config_json(&c)).map_err(to_napi)
+pub fn from_app_config(env: &Env, app: serde_json::Value) -> Result<serde_json::Value> {
+    config::from_app_config(app).map(|c| config_json(&c)).map_err(|e| thrown(env, e))
 }
 
 #[napi]
-pub fn config_from_env(env: HashMap<String, String>) -> Result<serde_json::Value> {
-    config::config_from_env(&env).map(|c| config_json(&c)).map_err(to_napi)
+pub fn config_from_env(env: &Env, vars: HashMap<String, String>) -> Result<serde_json::Value> {
+    config::config_from_env(&vars).map(|c| config_json(&c)).map_err(|e| thrown(env, e))
 }
 
 #[napi]
@@ -98,17 +127,16 @@ pub fn sandbox_capabilities() -> serde_json::Value {
     serde_json::to_value(tool_runtime_core::sandbox::capabilities()).expect("serialises")
 }
 
-#[napi]
-pub async fn create_runtime(
+#[napi(ts_return_type = "Promise<BindingRuntime>")]
+pub fn create_runtime<'env>(
+    env: &'env Env,
     project_root: String,
     config: serde_json::Value,
     hints: BindingHints,
-) -> Result<BindingRuntime> {
-    let patch = ConfigPatch::from_json(config).map_err(to_napi)?;
-    let config = RuntimeConfig::default().apply(patch).map_err(to_napi)?;
+) -> Result<PromiseRaw<'env, BindingRuntime>> {
     let factory = RuntimeFactory::new(project_root).with_hints(hints.into());
-    let runtime = factory.create_runtime(config).await.map_err(to_napi)?;
-    Ok(BindingRuntime {
+    let created = async move { factory.create_runtime(resolve(config)?).await };
+    promise(env, created, |runtime| BindingRuntime {
         inner: Arc::new(runtime),
         calls: Arc::new(Mutex::new(HashMap::new())),
         next_call: Mutex::new(0),
@@ -184,10 +212,10 @@ impl BindingRuntime {
 
     /// Takes the call's place in line, synchronously on the JS thread, so calls are admitted
     /// in the order they were made; a cancel that arrives before the call's async body runs is
-    /// never lost either. Refuses at once with `ERR_QUEUE_FULL`, `ERR_RUNTIME_CLOSED` or a bad id.
+    /// never lost either. Throws at once `ERR_QUEUE_FULL`, `ERR_RUNTIME_CLOSED` or a bad id.
     #[napi]
-    pub fn begin_call(&self, tool_id: String, tool_exec_id: String) -> Result<u32> {
-        let admitted = self.inner.admit(&tool_id, &tool_exec_id).map_err(to_napi)?;
+    pub fn begin_call(&self, env: &Env, tool_id: String, tool_exec_id: String) -> Result<u32> {
+        let admitted = self.inner.admit(&tool_id, &tool_exec_id).map_err(|e| thrown(env, e))?;
         let mut n = self.next_call.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.wrapping_add(1);
         let pending = PendingCall { cancel: CancellationToken::new(), admitted: Some(admitted) };
@@ -214,49 +242,47 @@ impl BindingRuntime {
         BindingPoolStats { idle: self.inner.idle_workers() as u32, idle_pids: self.inner.idle_worker_pids() }
     }
 
-    #[napi]
+    #[napi(ts_return_type = "Promise<BindingOutcome>")]
     #[allow(clippy::too_many_arguments)]
-    pub async fn execute(
+    pub fn execute<'env>(
         &self,
+        js_env: &'env Env,
         call_id: u32,
         input_json: Option<String>,
         config_json: Option<String>,
         env: Option<HashMap<String, String>>,
         timeout_ms: Option<f64>,
         limits: Option<BindingCallLimits>,
-    ) -> Result<BindingOutcome> {
+    ) -> Result<PromiseRaw<'env, BindingOutcome>> {
         let (token, admitted) = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-            match calls.get_mut(&call_id) {
-                Some(p) => (p.cancel.clone(), p.admitted.take()),
-                None => return Err(to_napi(CoreError::internal(format!("call {call_id} was not begun")))),
+            match calls.get_mut(&call_id).map(|p| (p.cancel.clone(), p.admitted.take())) {
+                Some((token, Some(admitted))) => (token, admitted),
+                _ => return Err(thrown(js_env, CoreError::internal(format!("call {call_id} was not begun, or ran already")))),
             }
         };
-        let Some(admitted) = admitted else {
-            return Err(to_napi(CoreError::internal(format!("call {call_id} was already executed"))));
-        };
         let calls = self.calls.clone();
-        let _forget = scopeguard(move || {
+        let forget = scopeguard(move || {
             calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
         });
-        let timeout_ms = match timeout_ms {
-            Some(v) => Some(ms("timeoutMs", v)?),
-            None => None,
+        let inner = self.inner.clone();
+        let call = async move {
+            let _forget = forget;
+            let limits = limits.unwrap_or_default();
+            let opt_ms = |name: &str, v: Option<f64>| v.map(|v| ms(name, v)).transpose();
+            let opts = CallOptions {
+                input_json,
+                config_json,
+                env: env.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
+                timeout_ms: opt_ms("timeoutMs", timeout_ms)?,
+                cancel: Some(token),
+                memory_limit_mb: opt_ms("memoryLimitMb", limits.memory_limit_mb)?,
+                cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
+                metrics: limits.metrics.unwrap_or(false),
+            };
+            inner.run(admitted, opts).await
         };
-        let limits = limits.unwrap_or_default();
-        let opt_ms = |name: &str, v: Option<f64>| -> Result<Option<u64>> { v.map(|v| ms(name, v)).transpose() };
-        let opts = CallOptions {
-            input_json,
-            config_json,
-            env: env.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
-            timeout_ms,
-            cancel: Some(token),
-            memory_limit_mb: opt_ms("memoryLimitMb", limits.memory_limit_mb)?,
-            cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
-            metrics: limits.metrics.unwrap_or(false),
-        };
-        let out = self.inner.run(admitted, opts).await.map_err(to_napi)?;
-        Ok(BindingOutcome {
+        promise(js_env, call, |out| BindingOutcome {
             output: out.output_json,
             metrics: out.metrics.map(|m| serde_json::to_value(m).expect("serialises")),
         })

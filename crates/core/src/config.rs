@@ -14,7 +14,7 @@ pub const RUNTIME_TYPE_NODE: &str = "node";
 pub const SUPPORTED_RUNTIME_TYPES: [&str; 2] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum RuntimeType {
     Bun,
     Node,
@@ -26,7 +26,7 @@ impl RuntimeType {
             RUNTIME_TYPE_BUN => Ok(RuntimeType::Bun),
             RUNTIME_TYPE_NODE => Ok(RuntimeType::Node),
             other => Err(Error::invalid_config(format!(
-                "unsupported runtimeType {other:?}; supported types are: {}",
+                "runtimeType: unsupported runtime type {other:?}; supported types are: {}",
                 SUPPORTED_RUNTIME_TYPES.join(", ")
             ))),
         }
@@ -47,7 +47,7 @@ pub fn is_valid_runtime_type(s: &str) -> bool {
 
 /// How hard the kernel sandbox is required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", try_from = "String")]
 pub enum SandboxMode {
     /// Every mechanism the policy needs must be available, or `createRuntime` fails.
     Strict,
@@ -64,15 +64,40 @@ impl SandboxMode {
             "best-effort" => Ok(SandboxMode::BestEffort),
             "off" => Ok(SandboxMode::Off),
             other => Err(Error::invalid_config(format!(
-                "unsupported sandbox mode {other:?}; use \"strict\", \"best-effort\" or \"off\""
+                "sandbox: unsupported sandbox mode {other:?}; use \"strict\", \"best-effort\" or \"off\""
             ))),
         }
     }
 }
 
-/// A complete runtime configuration. Serialises to the camelCase object JS users see.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Serde reports these with the field's path in front: keep only the explanation.
+fn without_field(e: Error) -> String {
+    match e {
+        Error::InvalidConfig { message } => message.split_once(": ").map(|(_, m)| m.to_string()).unwrap_or(message),
+        other => other.to_string(),
+    }
+}
+
+impl TryFrom<String> for RuntimeType {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        RuntimeType::parse(&s).map_err(without_field)
+    }
+}
+
+impl TryFrom<String> for SandboxMode {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        SandboxMode::parse(&s).map_err(without_field)
+    }
+}
+
+/// A complete runtime configuration: the camelCase object JS users see, and the only place its
+/// fields are declared. Fields left out take their value from [`RuntimeConfig::default`]
+/// (or from the config a [`ConfigPatch`] is applied to); unknown fields are refused, so a
+/// typo is never silently ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     pub runtime_type: RuntimeType,
     pub entrypoint_path: String,
@@ -88,6 +113,8 @@ pub struct RuntimeConfig {
     pub environment: String,
     pub max_output_bytes: u64,
     pub max_stderr_bytes: u64,
+    /// An empty string means none.
+    #[serde(deserialize_with = "non_empty_path")]
     pub runtime_path: Option<PathBuf>,
     pub sandbox: SandboxMode,
     /// Time between SIGTERM and SIGKILL when a call is timed out or aborted.
@@ -106,7 +133,9 @@ pub struct RuntimeConfig {
     pub max_concurrency: u32,
     /// Calls waiting at most; more reject at once with `ERR_QUEUE_FULL`. `None`: unbounded.
     pub max_queue: Option<u32>,
-    /// Warm workers; `None` starts a fresh process per call.
+    /// Warm workers; `None` (or `false`) starts a fresh process per call; `true` takes the
+    /// pool's defaults.
+    #[serde(deserialize_with = "pool_or_bool")]
     pub pool: Option<PoolConfig>,
     /// Fixed name resolution for the egress proxy (`--allow-net=HOSTS`), like a hosts file:
     /// `{ "api.internal": ["10.0.0.5"] }`. Names not listed resolve through the system.
@@ -114,12 +143,12 @@ pub struct RuntimeConfig {
 }
 
 /// Warm, sandboxed workers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PoolConfig {
     /// Workers kept started and waiting.
     pub min_idle: u32,
-    /// Workers alive at once, idle and busy.
+    /// Workers alive at once, idle and busy. Left out (or 0): `maxConcurrency + minIdle`.
     pub max_workers: u32,
     /// Idle workers above `minIdle` exit after this long.
     pub idle_timeout_ms: u64,
@@ -128,46 +157,56 @@ pub struct PoolConfig {
     pub reuse: Option<ReuseConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig { min_idle: 2, max_workers: 0, idle_timeout_ms: 30_000, reuse: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ReuseConfig {
     pub max_calls_per_worker: u32,
     pub max_rss_mb: u64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PoolPatch {
-    pub min_idle: Option<u32>,
-    pub max_workers: Option<u32>,
-    pub idle_timeout_ms: Option<u64>,
-    pub reuse: Option<ReusePatch>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReusePatch {
-    pub max_calls_per_worker: Option<u32>,
-    pub max_rss_mb: Option<u64>,
+impl Default for ReuseConfig {
+    fn default() -> Self {
+        ReuseConfig { max_calls_per_worker: 100, max_rss_mb: 512 }
+    }
 }
 
 pub fn default_concurrency() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2)
 }
 
-impl PoolConfig {
-    fn from_patch(p: PoolPatch, concurrency: u32) -> Self {
-        let min_idle = p.min_idle.unwrap_or(2);
-        PoolConfig {
-            min_idle,
-            max_workers: p.max_workers.unwrap_or(concurrency + min_idle),
-            idle_timeout_ms: p.idle_timeout_ms.unwrap_or(30_000),
-            reuse: p.reuse.map(|r| ReuseConfig {
-                max_calls_per_worker: r.max_calls_per_worker.unwrap_or(100),
-                max_rss_mb: r.max_rss_mb.unwrap_or(512),
-            }),
+/// `pool`: an object, `true` for the defaults, `false` or `null` for none. A visitor rather
+/// than an untagged enum, so an error inside the object keeps its path (`pool.reuse.maxRssMb`).
+fn pool_or_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<PoolConfig>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<PoolConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object, a boolean or null")
+        }
+        fn visit_bool<E>(self, b: bool) -> std::result::Result<Self::Value, E> {
+            Ok(b.then(PoolConfig::default))
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
+            PoolConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
         }
     }
+    d.deserialize_any(V)
+}
+
+fn non_empty_path<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<PathBuf>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|p| !p.is_empty()).map(PathBuf::from))
 }
 
 impl Default for RuntimeConfig {
@@ -220,65 +259,22 @@ impl RuntimeConfig {
         self.permissions.as_deref().unwrap_or(&self.bun_permissions)
     }
 
-    /// Applies the fields present in `patch` on top of `self`.
-    pub fn apply(mut self, patch: ConfigPatch) -> Result<Self> {
-        if let Some(t) = patch.runtime_type {
-            self.runtime_type = RuntimeType::parse(&t)?;
-        }
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = patch.$f { self.$f = v; } )* };
-        }
-        set!(
-            entrypoint_path,
-            tool_execution_timeout_ms,
-            worker_file_perm,
-            bun_permissions,
-            node_options,
-            backoff_initial_interval_ms,
-            backoff_max_interval_ms,
-            backoff_max_elapsed_time_ms,
-            environment,
-            max_output_bytes,
-            max_stderr_bytes,
-            kill_grace_ms,
-            max_temp_mb
-        );
-        if let Some(p) = patch.permissions {
-            self.permissions = Some(p);
-        }
-        if let Some(p) = patch.runtime_path {
-            self.runtime_path = if p.is_empty() { None } else { Some(PathBuf::from(p)) };
-        }
-        if let Some(s) = patch.sandbox {
-            self.sandbox = SandboxMode::parse(&s)?;
-        }
-        macro_rules! set_opt {
-            ($($f:ident),*) => { $( if let Some(v) = patch.$f { self.$f = Some(v); } )* };
-        }
-        set_opt!(memory_limit_mb, cpu_time_limit_ms, max_processes, max_file_size_mb, max_queue);
-        if let Some(h) = patch.net_hosts {
-            self.net_hosts = h;
-        }
-        if let Some(c) = patch.max_concurrency {
-            self.max_concurrency = c;
-        }
-        match patch.pool {
-            Some(serde_json::Value::Bool(false)) => self.pool = None,
-            Some(serde_json::Value::Bool(true)) => {
-                self.pool = Some(PoolConfig::from_patch(PoolPatch::default(), self.max_concurrency))
-            }
-            Some(v @ serde_json::Value::Object(_)) => {
-                let p: PoolPatch =
-                    serde_json::from_value(v).map_err(|e| Error::invalid_config(format!("pool: {e}")))?;
-                self.pool = Some(PoolConfig::from_patch(p, self.max_concurrency));
-            }
-            Some(serde_json::Value::Null) | None => {}
-            Some(other) => {
-                return Err(Error::invalid_config(format!("pool must be an object or a boolean, got {other}")))
+    /// Applies the fields present in `patch` on top of `self`, fills in the defaults that
+    /// depend on other fields, and validates the result. Errors name the field's path.
+    pub fn apply(self, patch: ConfigPatch) -> Result<Self> {
+        let serde_json::Value::Object(mut merged) = serde_json::to_value(&self).expect("config serialises") else {
+            unreachable!("a config serialises to an object")
+        };
+        merged.extend(patch.0);
+        let mut c: RuntimeConfig = serde_path_to_error::deserialize(serde_json::Value::Object(merged))
+            .map_err(|e| Error::invalid_config(format!("{}: {}", e.path(), e.inner())))?;
+        if let Some(p) = &mut c.pool {
+            if p.max_workers == 0 {
+                p.max_workers = c.max_concurrency.saturating_add(p.min_idle);
             }
         }
-        self.validate()?;
-        Ok(self)
+        c.validate()?;
+        Ok(c)
     }
 
     /// Checks values that are well-typed but make no sense.
@@ -368,103 +364,48 @@ impl RuntimeConfig {
     }
 }
 
-/// A partial configuration: every field optional, unknown fields refused (a typo must not be
-/// silently ignored). JS objects arrive here through serde.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConfigPatch {
-    pub runtime_type: Option<String>,
-    pub entrypoint_path: Option<String>,
-    pub tool_execution_timeout_ms: Option<u64>,
-    pub worker_file_perm: Option<u32>,
-    pub bun_permissions: Option<Vec<String>>,
-    pub permissions: Option<Vec<String>>,
-    pub node_options: Option<Vec<String>>,
-    pub backoff_initial_interval_ms: Option<u64>,
-    pub backoff_max_interval_ms: Option<u64>,
-    pub backoff_max_elapsed_time_ms: Option<u64>,
-    pub environment: Option<String>,
-    pub max_output_bytes: Option<u64>,
-    pub max_stderr_bytes: Option<u64>,
-    pub runtime_path: Option<String>,
-    pub sandbox: Option<String>,
-    pub kill_grace_ms: Option<u64>,
-    pub memory_limit_mb: Option<u64>,
-    pub cpu_time_limit_ms: Option<u64>,
-    pub max_processes: Option<u64>,
-    pub max_file_size_mb: Option<u64>,
-    pub max_temp_mb: Option<u64>,
-    pub max_concurrency: Option<u32>,
-    pub max_queue: Option<u32>,
-    /// An object, or `true` for the defaults, `false`/`null` for none.
-    pub pool: Option<serde_json::Value>,
-    pub net_hosts: Option<std::collections::BTreeMap<String, Vec<String>>>,
-}
+/// A partial configuration: the fields of [`RuntimeConfig`] it sets, as JSON. Explicit `null`
+/// means "not given", as JS users expect; names and types are checked when it is applied.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigPatch(serde_json::Map<String, serde_json::Value>);
 
 impl ConfigPatch {
-    /// Reads a partial config from a JSON object, naming the offending field on error.
+    /// Reads a partial config from a JSON object (or `null`).
     pub fn from_json(value: serde_json::Value) -> Result<Self> {
-        if value.is_null() {
-            return Ok(ConfigPatch::default());
+        match value {
+            serde_json::Value::Null => Ok(ConfigPatch::default()),
+            serde_json::Value::Object(m) => Ok(ConfigPatch(m.into_iter().filter(|(_, v)| !v.is_null()).collect())),
+            _ => Err(Error::invalid_config("config must be an object")),
         }
-        if !value.is_object() {
-            return Err(Error::invalid_config("config must be an object"));
-        }
-        // Explicit `undefined`/`null` fields mean "not given", as JS users expect.
-        let value = match value {
-            serde_json::Value::Object(m) => {
-                serde_json::Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect())
-            }
-            v => v,
-        };
-        serde_json::from_value(value).map_err(|e| Error::invalid_config(e.to_string()))
     }
 
     /// The runtime fields of an application config. Unlike [`ConfigPatch::from_json`], keys that
     /// are not runtime fields are ignored: an app config holds much more than the runtime's part.
     pub fn from_app_config(value: serde_json::Value) -> Result<Self> {
-        let serde_json::Value::Object(map) = value else {
+        if !value.is_object() {
             return Err(Error::invalid_config("app config must be an object"));
-        };
-        let known: serde_json::Map<String, serde_json::Value> =
-            map.into_iter().filter(|(k, v)| APP_CONFIG_KEYS.contains(&k.as_str()) && !v.is_null()).collect();
-        Self::from_json(serde_json::Value::Object(known))
+        }
+        let mut patch = Self::from_json(value)?;
+        let fields = serde_json::to_value(RuntimeConfig::default()).expect("config serialises");
+        patch.0.retain(|k, _| fields.get(k).is_some());
+        Ok(patch)
+    }
+
+    /// Sets one field (camelCase name) to a JSON value.
+    pub fn set(&mut self, field: &str, value: impl Into<serde_json::Value>) {
+        self.0.insert(field.to_string(), value.into());
+    }
+
+    fn get_str(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(|v| v.as_str())
     }
 }
-
-const APP_CONFIG_KEYS: &[&str] = &[
-    "runtimeType",
-    "entrypointPath",
-    "toolExecutionTimeoutMs",
-    "workerFilePerm",
-    "bunPermissions",
-    "permissions",
-    "nodeOptions",
-    "backoffInitialIntervalMs",
-    "backoffMaxIntervalMs",
-    "backoffMaxElapsedTimeMs",
-    "environment",
-    "maxOutputBytes",
-    "maxStderrBytes",
-    "runtimePath",
-    "sandbox",
-    "killGraceMs",
-    "memoryLimitMb",
-    "cpuTimeLimitMs",
-    "maxProcesses",
-    "maxFileSizeMb",
-    "maxTempMb",
-    "maxConcurrency",
-    "maxQueue",
-    "pool",
-    "netHosts",
-];
 
 /// `fromAppConfig`: the test preset when the app runs in `testing`, the defaults otherwise, with
 /// the app's runtime fields on top.
 pub fn from_app_config(app: serde_json::Value) -> Result<RuntimeConfig> {
     let patch = ConfigPatch::from_app_config(app)?;
-    let base = match patch.environment.as_deref() {
+    let base = match patch.get_str("environment") {
         Some("testing") | Some("test") => RuntimeConfig::test(),
         _ => RuntimeConfig::default(),
     };
@@ -511,30 +452,37 @@ pub fn config_from_env(env: &HashMap<String, String>) -> Result<RuntimeConfig> {
         }
     };
     if let Some(t) = get("COMPOZY_RUNTIME_TYPE") {
-        RuntimeType::parse(t.trim()).map_err(|e| Error::invalid_config(format!("COMPOZY_RUNTIME_TYPE: {e}")))?;
-        patch.runtime_type = Some(t.trim().to_string());
+        RuntimeType::parse(t.trim())
+            .map_err(|e| Error::invalid_config(format!("COMPOZY_RUNTIME_TYPE: {}", without_field(e))))?;
+        patch.set("runtimeType", t.trim());
     }
     if let Some(e) = get("COMPOZY_ENTRYPOINT") {
-        patch.entrypoint_path = Some(e.trim().to_string());
+        patch.set("entrypointPath", e.trim());
     }
     if let Some(ms) = dur("COMPOZY_TOOL_TIMEOUT")? {
         if ms == 0 {
             return Err(Error::invalid_config("COMPOZY_TOOL_TIMEOUT: must be greater than 0"));
         }
-        patch.tool_execution_timeout_ms = Some(ms);
+        patch.set("toolExecutionTimeoutMs", ms);
     }
     if let Some(v) = get("COMPOZY_BUN_PERMISSIONS") {
         let flags = split_flag_list("COMPOZY_BUN_PERMISSIONS", v)?;
         crate::policy::Policy::parse(&flags)
             .map_err(|e| Error::invalid_config(format!("COMPOZY_BUN_PERMISSIONS: {e}")))?;
-        patch.bun_permissions = Some(flags);
+        patch.set("bunPermissions", flags);
     }
     if let Some(v) = get("COMPOZY_NODE_OPTIONS") {
-        patch.node_options = Some(split_flag_list("COMPOZY_NODE_OPTIONS", v)?);
+        patch.set("nodeOptions", split_flag_list("COMPOZY_NODE_OPTIONS", v)?);
     }
-    patch.backoff_initial_interval_ms = dur("COMPOZY_BACKOFF_INITIAL_INTERVAL")?;
-    patch.backoff_max_interval_ms = dur("COMPOZY_BACKOFF_MAX_INTERVAL")?;
-    patch.backoff_max_elapsed_time_ms = dur("COMPOZY_BACKOFF_MAX_ELAPSED_TIME")?;
+    for (var, field) in [
+        ("COMPOZY_BACKOFF_INITIAL_INTERVAL", "backoffInitialIntervalMs"),
+        ("COMPOZY_BACKOFF_MAX_INTERVAL", "backoffMaxIntervalMs"),
+        ("COMPOZY_BACKOFF_MAX_ELAPSED_TIME", "backoffMaxElapsedTimeMs"),
+    ] {
+        if let Some(ms) = dur(var)? {
+            patch.set(field, ms);
+        }
+    }
     RuntimeConfig::default().apply(patch)
 }
 
@@ -614,13 +562,54 @@ mod tests {
 
     #[test]
     fn patches_refuse_unknown_fields_and_bad_types() {
-        let e = ConfigPatch::from_json(serde_json::json!({"runtimeTipe": "bun"})).unwrap_err();
+        let apply = |v: serde_json::Value| RuntimeConfig::default().apply(ConfigPatch::from_json(v).unwrap());
+        let e = apply(serde_json::json!({"runtimeTipe": "bun"})).unwrap_err();
         assert!(e.to_string().contains("runtimeTipe"), "{e}");
         let e = RuntimeConfig::default()
             .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "deno"})).unwrap())
             .unwrap_err();
         assert!(e.to_string().contains("bun, node"), "{e}");
-        assert!(ConfigPatch::from_json(serde_json::json!({"toolExecutionTimeoutMs": -1})).is_err());
+        assert!(apply(serde_json::json!({"toolExecutionTimeoutMs": -1})).is_err());
+        assert!(ConfigPatch::from_json(serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn type_errors_name_the_field_path() {
+        let apply = |v: serde_json::Value| RuntimeConfig::default().apply(ConfigPatch::from_json(v).unwrap());
+        for (patch, field) in [
+            (serde_json::json!({"memoryLimitMb": 512.5}), "memoryLimitMb"),
+            (serde_json::json!({"memoryLimitMb": "abc"}), "memoryLimitMb"),
+            (serde_json::json!({"memoryLimitMb": -100}), "memoryLimitMb"),
+            (serde_json::json!({"pool": {"minIdle": "x"}}), "pool.minIdle"),
+            (serde_json::json!({"pool": {"reuse": {"maxRssMb": -1}}}), "pool.reuse.maxRssMb"),
+            (serde_json::json!({"pool": {"reuse": {"maxRss": 1}}}), "pool.reuse.maxRss"),
+            (serde_json::json!({"pool": 3}), "pool"),
+            (serde_json::json!({"netHosts": {"a": [1]}}), "netHosts.a[0]"),
+            (serde_json::json!({"sandbox": "loose"}), "sandbox"),
+            (serde_json::json!({"runtimeType": "deno"}), "runtimeType"),
+        ] {
+            let e = apply(patch.clone()).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_CONFIG");
+            assert!(e.to_string().contains(&format!("{field}: ")), "{patch}: {e}");
+        }
+        let e = from_app_config(serde_json::json!({"pool": {"reuse": {"maxRssMb": "big"}}})).unwrap_err();
+        assert!(e.to_string().contains("pool.reuse.maxRssMb: "), "{e}");
+    }
+
+    #[test]
+    fn pool_takes_true_objects_and_defaults_max_workers_from_concurrency() {
+        let apply = |v: serde_json::Value| RuntimeConfig::default().apply(ConfigPatch::from_json(v).unwrap()).unwrap();
+        let c = apply(serde_json::json!({"maxConcurrency": 3, "pool": true}));
+        assert_eq!(c.pool, Some(PoolConfig { min_idle: 2, max_workers: 5, idle_timeout_ms: 30_000, reuse: None }));
+        let c = apply(serde_json::json!({"maxConcurrency": 3, "pool": {"minIdle": 1, "reuse": {}}}));
+        let p = c.pool.clone().unwrap();
+        assert_eq!((p.min_idle, p.max_workers), (1, 4));
+        assert_eq!(p.reuse, Some(ReuseConfig { max_calls_per_worker: 100, max_rss_mb: 512 }));
+        assert_eq!(apply(serde_json::json!({"pool": false})).pool, None);
+        // A complete config applies to itself unchanged (what `runtime.config` hands back).
+        let full = serde_json::to_value(&c).unwrap();
+        assert_eq!(apply(full).pool, c.pool);
+        assert_eq!(apply(serde_json::json!({"runtimePath": ""})).runtime_path, None);
     }
 
     #[test]

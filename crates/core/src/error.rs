@@ -98,6 +98,77 @@ pub enum Error {
     Internal { message: String },
 }
 
+/// The one table of codes: each variant's stable `code` and the JS class its errors are
+/// built as. `lib/codes.js` and `lib/codes.d.ts` are generated from it (see the test
+/// `codes_files_are_generated_and_up_to_date`).
+macro_rules! codes {
+    ($($variant:ident => $code:literal, $class:literal;)*) => {
+        impl Error {
+            /// The stable code JS callers branch on.
+            pub fn code(&self) -> &'static str {
+                match self { $(Error::$variant { .. } => $code,)* }
+            }
+
+            /// The JS class the binding builds for this error.
+            pub fn class(&self) -> &'static str {
+                match self { $(Error::$variant { .. } => $class,)* }
+            }
+        }
+
+        /// Every code and its JS class, in declaration order.
+        pub const CODES: &[(&str, &str)] = &[$(($code, $class)),*];
+    };
+}
+
+codes! {
+    InvalidConfig => "ERR_INVALID_CONFIG", "ConfigError";
+    InvalidArgument => "ERR_INVALID_ARGUMENT", "ValidationError";
+    ToolFailed => "ERR_TOOL_FAILED", "ToolExecutionError";
+    ToolNotFound => "ERR_TOOL_NOT_FOUND", "ToolExecutionError";
+    OutputTooLarge => "ERR_OUTPUT_TOO_LARGE", "ToolExecutionError";
+    InvalidOutput => "ERR_INVALID_OUTPUT", "ToolExecutionError";
+    Timeout => "ERR_TOOL_TIMEOUT", "TimeoutError";
+    Aborted => "ERR_ABORTED", "AbortError";
+    ProcessExited => "ERR_PROCESS_EXITED", "ProcessError";
+    EntrypointFailed => "ERR_ENTRYPOINT_FAILED", "ProcessError";
+    RuntimeUnavailable => "ERR_RUNTIME_UNAVAILABLE", "ProcessError";
+    SandboxUnavailable => "ERR_SANDBOX_UNAVAILABLE", "ConfigError";
+    MemoryLimit => "ERR_MEMORY_LIMIT", "ProcessError";
+    CpuLimit => "ERR_CPU_LIMIT", "ProcessError";
+    ProcessLimit => "ERR_PROCESS_LIMIT", "ProcessError";
+    QueueFull => "ERR_QUEUE_FULL", "ToolExecutionError";
+    Closed => "ERR_RUNTIME_CLOSED", "ToolRuntimeError";
+    Internal => "ERR_INTERNAL", "ToolRuntimeError";
+}
+
+/// `lib/codes.js`: the code table for the JS layer.
+pub fn codes_js() -> String {
+    let mut s = String::from(GENERATED_HEADER);
+    s.push_str("\"use strict\";\n\n/** Every error code and the class its errors are built as. */\nmodule.exports = Object.freeze({\n");
+    for (code, class) in CODES {
+        s.push_str(&format!("  {code}: \"{class}\",\n"));
+    }
+    s.push_str("});\n");
+    s
+}
+
+/// `lib/codes.d.ts`: the code union of the public types.
+pub fn codes_dts() -> String {
+    let mut s = String::from(GENERATED_HEADER);
+    s.push_str("/** Every `code` this package rejects with. */\nexport type ErrorCode =\n");
+    for (i, (code, _)) in CODES.iter().enumerate() {
+        s.push_str(&format!("  | \"{code}\"{}\n", if i + 1 == CODES.len() { ";" } else { "" }));
+    }
+    s.push_str("\n// The class of the errors carrying each code.\n");
+    for (code, class) in CODES {
+        s.push_str(&format!("export declare const {code}: \"{class}\";\n"));
+    }
+    s
+}
+
+const GENERATED_HEADER: &str =
+    "// Generated from crates/core/src/error.rs by `UPDATE_CODES=1 cargo test -p tool-runtime-core codes`. Do not edit.\n";
+
 fn list_or_none(v: &[String]) -> String {
     if v.is_empty() {
         "(none)".to_string()
@@ -146,58 +217,12 @@ impl Error {
         Error::Internal { message: message.into() }
     }
 
-    /// The stable code JS callers branch on.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::InvalidConfig { .. } => "ERR_INVALID_CONFIG",
-            Error::InvalidArgument { .. } => "ERR_INVALID_ARGUMENT",
-            Error::ToolFailed { .. } => "ERR_TOOL_FAILED",
-            Error::ToolNotFound { .. } => "ERR_TOOL_NOT_FOUND",
-            Error::OutputTooLarge { .. } => "ERR_OUTPUT_TOO_LARGE",
-            Error::InvalidOutput { .. } => "ERR_INVALID_OUTPUT",
-            Error::Timeout { .. } => "ERR_TOOL_TIMEOUT",
-            Error::Aborted { .. } => "ERR_ABORTED",
-            Error::ProcessExited { .. } => "ERR_PROCESS_EXITED",
-            Error::EntrypointFailed { .. } => "ERR_ENTRYPOINT_FAILED",
-            Error::RuntimeUnavailable { .. } => "ERR_RUNTIME_UNAVAILABLE",
-            Error::SandboxUnavailable { .. } => "ERR_SANDBOX_UNAVAILABLE",
-            Error::MemoryLimit { .. } => "ERR_MEMORY_LIMIT",
-            Error::CpuLimit { .. } => "ERR_CPU_LIMIT",
-            Error::ProcessLimit { .. } => "ERR_PROCESS_LIMIT",
-            Error::QueueFull { .. } => "ERR_QUEUE_FULL",
-            Error::Closed => "ERR_RUNTIME_CLOSED",
-            Error::Internal { .. } => "ERR_INTERNAL",
-        }
-    }
-
-    /// The JS class the binding should build for this error.
-    pub fn class(&self) -> &'static str {
-        match self {
-            Error::InvalidConfig { .. } | Error::SandboxUnavailable { .. } => "ConfigError",
-            Error::InvalidArgument { .. } => "ValidationError",
-            Error::ToolFailed { .. }
-            | Error::ToolNotFound { .. }
-            | Error::OutputTooLarge { .. }
-            | Error::InvalidOutput { .. }
-            | Error::QueueFull { .. } => "ToolExecutionError",
-            Error::Timeout { .. } => "TimeoutError",
-            Error::Aborted { .. } => "AbortError",
-            Error::ProcessExited { .. }
-            | Error::EntrypointFailed { .. }
-            | Error::RuntimeUnavailable { .. }
-            | Error::MemoryLimit { .. }
-            | Error::CpuLimit { .. }
-            | Error::ProcessLimit { .. } => "ProcessError",
-            Error::Closed | Error::Internal { .. } => "RuntimeError",
-        }
-    }
-
-    /// The error as one JSON object: `class`, `code`, `message` and every field an operator
-    /// needs. This is the only shape that crosses the binding.
+    /// The error as one JSON object: `code`, `message` and every field an operator needs.
+    /// The binding hands it to JS as an object (never inside a message), and `lib/errors.js`
+    /// builds the class that [`CODES`] names for its code.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         let mut v = json!({
-            "class": self.class(),
             "code": self.code(),
             "message": self.to_string(),
         });
@@ -304,10 +329,28 @@ mod tests {
         let call = CallId { tool_id: "greet".into(), tool_exec_id: "x1".into() };
         let e = Error::Timeout { call, timeout_ms: 100, started: true, exit: ExitInfo::default() };
         let v = e.to_json();
-        assert_eq!(v["class"], "TimeoutError");
+        assert_eq!(e.class(), "TimeoutError");
         assert_eq!(v["code"], "ERR_TOOL_TIMEOUT");
         assert_eq!(v["toolId"], "greet");
         assert!(v["message"].as_str().unwrap().contains("timeout of 100 ms"));
+    }
+
+    /// The JS layer's code files are generated from [`CODES`]; this fails (and, with
+    /// `UPDATE_CODES=1`, rewrites them) when they are out of date.
+    #[test]
+    fn codes_files_are_generated_and_up_to_date() {
+        let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lib");
+        for (name, want) in [("codes.js", codes_js()), ("codes.d.ts", codes_dts())] {
+            let path = lib.join(name);
+            if std::env::var_os("UPDATE_CODES").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "lib/{name} is out of date: run UPDATE_CODES=1 cargo test -p tool-runtime-core codes"
+            );
+        }
     }
 
     #[test]

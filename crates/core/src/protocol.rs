@@ -1,11 +1,17 @@
 //! The host <-> harness protocol on fd 3: one frame per line, `<tag> <json>\n`. JSON never
 //! contains a raw newline, so framing needs no escaping. The result payload is passed through
 //! as raw JSON text: the host never re-encodes a tool's output.
+//!
+//! The tool shares its process (and fd 3) with the harness, so it can write frames too. Each
+//! call frame therefore carries a random nonce that only the harness keeps; the harness's
+//! answers to that call (`ok`, `err`, `notfound`, `badout`) are `<tag> <nonce> <json>\n`, and
+//! the host takes an answer only with the nonce of the call it is waiting for.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::error::ThrownError;
+use crate::error::{Error, ThrownError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -18,14 +24,22 @@ pub enum Frame {
     /// The entrypoint failed to import.
     LoadError(ThrownError),
     NotFound {
+        nonce: String,
         available: Vec<String>,
     },
     /// The tool returned; raw JSON text, empty for `undefined`.
-    Ok(String),
+    Ok {
+        nonce: String,
+        raw: String,
+    },
     /// The tool threw.
-    Err(ThrownError),
+    Err {
+        nonce: String,
+        cause: ThrownError,
+    },
     /// The tool returned something JSON cannot carry.
     BadOutput {
+        nonce: String,
         reason: String,
     },
     /// Answer to a warm-up ping.
@@ -47,22 +61,51 @@ struct BadOutputBody {
     reason: String,
 }
 
+impl Frame {
+    /// The nonce of an answer to a call; `None` for frames that are not answers.
+    pub fn nonce(&self) -> Option<&str> {
+        match self {
+            Frame::NotFound { nonce, .. }
+            | Frame::Ok { nonce, .. }
+            | Frame::Err { nonce, .. }
+            | Frame::BadOutput { nonce, .. } => Some(nonce),
+            _ => None,
+        }
+    }
+}
+
 pub fn parse_frame(line: &[u8]) -> Result<Frame, String> {
     let text = std::str::from_utf8(line).map_err(|_| "frame is not UTF-8".to_string())?;
-    let (tag, body) = text.split_once(' ').unwrap_or((text, ""));
+    let (tag, rest) = text.split_once(' ').unwrap_or((text, ""));
     let json = |what: &str| format!("malformed {what} frame");
+    // Answers carry the call's nonce before their JSON body.
+    let answer = || -> (String, &str) {
+        let (nonce, body) = rest.split_once(' ').unwrap_or((rest, ""));
+        (nonce.to_string(), body)
+    };
+    let body = rest;
     Ok(match tag {
         "hello" => Frame::Hello { pid: serde_json::from_str::<HelloBody>(body).map_err(|_| json(tag))?.pid },
         "loaded" => Frame::Loaded,
         "loaderr" => Frame::LoadError(serde_json::from_str(body).map_err(|_| json(tag))?),
         "notfound" => {
-            Frame::NotFound { available: serde_json::from_str::<NotFoundBody>(body).map_err(|_| json(tag))?.available }
+            let (nonce, body) = answer();
+            let available = serde_json::from_str::<NotFoundBody>(body).map_err(|_| json(tag))?.available;
+            Frame::NotFound { nonce, available }
         }
-        "ok" => Frame::Ok(body.to_string()),
+        "ok" => {
+            let (nonce, body) = answer();
+            Frame::Ok { nonce, raw: body.to_string() }
+        }
         "pong" => Frame::Pong,
-        "err" => Frame::Err(serde_json::from_str(body).map_err(|_| json(tag))?),
+        "err" => {
+            let (nonce, body) = answer();
+            Frame::Err { nonce, cause: serde_json::from_str(body).map_err(|_| json(tag))? }
+        }
         "badout" => {
-            Frame::BadOutput { reason: serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason }
+            let (nonce, body) = answer();
+            let reason = serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason;
+            Frame::BadOutput { nonce, reason }
         }
         other => return Err(format!("unknown frame tag {:?}", truncate(other, 40))),
     })
@@ -75,17 +118,35 @@ fn truncate(s: &str, n: usize) -> &str {
     }
 }
 
-/// A call frame. `input_json` and `config_json` are JSON texts produced by the caller.
-pub fn encode_call(tool_id: &str, tool_exec_id: &str, input_json: &str, config_json: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input_json.len() + config_json.len() + tool_id.len() + 64);
+/// A caller's JSON text (`what`: "input", "config") as one JSON value on one line, or
+/// `ERR_INVALID_ARGUMENT`. Spliced into a call frame unchecked, text such as
+/// `1,"toolId":"other"` would forge the frame's other fields.
+pub fn json_value(what: &str, text: String) -> Result<Box<RawValue>, Error> {
+    if text.contains(['\n', '\r']) {
+        return Err(Error::invalid_argument(format!("{what} must be JSON text on one line")));
+    }
+    RawValue::from_string(text).map_err(|e| Error::invalid_argument(format!("{what} is not one JSON value: {e}")))
+}
+
+/// A fresh, unguessable nonce for one call.
+pub fn new_nonce() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// A call frame carrying `nonce`, which the harness echoes in its answer.
+pub fn encode_call(tool_id: &str, tool_exec_id: &str, nonce: &str, input: &RawValue, config: &RawValue) -> Vec<u8> {
+    let (input, config) = (input.get(), config.get());
+    let mut out = Vec::with_capacity(input.len() + config.len() + tool_id.len() + 128);
     out.extend_from_slice(b"call {\"toolId\":");
     out.extend_from_slice(serde_json::to_string(tool_id).expect("string").as_bytes());
     out.extend_from_slice(b",\"toolExecId\":");
     out.extend_from_slice(serde_json::to_string(tool_exec_id).expect("string").as_bytes());
+    out.extend_from_slice(b",\"nonce\":");
+    out.extend_from_slice(serde_json::to_string(nonce).expect("string").as_bytes());
     out.extend_from_slice(b",\"input\":");
-    out.extend_from_slice(input_json.as_bytes());
+    out.extend_from_slice(input.as_bytes());
     out.extend_from_slice(b",\"config\":");
-    out.extend_from_slice(config_json.as_bytes());
+    out.extend_from_slice(config.as_bytes());
     out.extend_from_slice(b"}\n");
     out
 }
@@ -194,10 +255,28 @@ mod tests {
     #[test]
     fn frames_parse_and_garbage_is_refused() {
         assert_eq!(parse_frame(br#"hello {"pid":7}"#), Ok(Frame::Hello { pid: 7 }));
-        assert_eq!(parse_frame(b"ok "), Ok(Frame::Ok(String::new())));
+        let ok = |nonce: &str, raw: &str| Frame::Ok { nonce: nonce.into(), raw: raw.into() };
+        assert_eq!(parse_frame(b"ok n1 "), Ok(ok("n1", "")));
+        assert_eq!(parse_frame(br#"ok n1 {"a":1}"#), Ok(ok("n1", r#"{"a":1}"#)));
+        // A frame written without a nonce has its body's first word taken as one: never a match.
+        assert_eq!(parse_frame(br#"ok {"forged":true}"#).unwrap().nonce(), Some(r#"{"forged":true}"#));
         assert!(parse_frame(b"\xff\xfe").is_err());
         assert!(parse_frame(b"bogus {}").is_err());
         assert!(parse_frame(b"err {not json").is_err());
+    }
+
+    #[test]
+    fn caller_json_must_be_one_value_on_one_line() {
+        assert_eq!(json_value("input", r#"{"a":[1,"b"]}"#.into()).unwrap().get(), r#"{"a":[1,"b"]}"#);
+        for bad in [r#"1,"toolId":"other""#, "", "{", "{\n}", "1 2", r#"{"a":1}}"#] {
+            let e = json_value("input", bad.into()).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_ARGUMENT", "{bad:?}");
+        }
+        let v = |s: &str| json_value("x", s.into()).unwrap();
+        let frame = encode_call("t", "e", "n", &v(r#"{"toolId":"x"}"#), &v("null"));
+        let parsed: serde_json::Value = serde_json::from_slice(&frame[5..]).unwrap();
+        assert_eq!(parsed["toolId"], "t");
+        assert_eq!(parsed["nonce"], "n");
     }
 
     #[tokio::test]

@@ -23,8 +23,12 @@ pub fn validate_tool_id(id: &str) -> Result<()> {
     if id.starts_with('.') {
         return bad("must not start with a dot");
     }
-    if id.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-        return bad("must not contain '..' or empty path segments");
+    // The seed refuses `..` anywhere, not only as a path segment (`a..b`).
+    if id.contains("..") {
+        return bad("must not contain '..'");
+    }
+    if id.split('/').any(str::is_empty) {
+        return bad("must not contain empty path segments");
     }
     Ok(())
 }
@@ -114,10 +118,24 @@ mod tests {
 
     #[test]
     fn tool_ids_follow_the_seed_rules() {
-        for ok in ["greet", "category/tool-name", "a.b_c-1", "A/B/C"] {
+        for ok in ["greet", "category/tool-name", "a.b_c-1", "A/B/C", "a.b.c", "v1.2/x.y"] {
             assert!(validate_tool_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/etc/passwd", "../x", "a/../b", ".hidden", "a b", "a;b", "a//b", "é", "a/"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            ".hidden",
+            "a b",
+            "a;b",
+            "a//b",
+            "é",
+            "a/",
+            "a..b",
+            "tool...name",
+            "a/b..",
+        ] {
             let e = validate_tool_id(bad).unwrap_err();
             assert_eq!(e.code(), "ERR_INVALID_ARGUMENT", "{bad}");
         }

@@ -2,7 +2,9 @@
 // It imports the entrypoint, reads calls from fd 3, runs the tool and writes the outcome back on
 // fd 3, so the tool's own stdout and stderr can never corrupt a result. One line per frame:
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
-// are enforced by the host, not by this file.
+// are enforced by the host, not by this file. The answers to a call ("ok", "err", "notfound",
+// "badout") are "<tag> <nonce> <json>\n" with the call frame's nonce, which stays in runCall's
+// scope: the tool can write to fd 3 too, but cannot make the host take what it writes as an answer.
 import fs from "node:fs";
 
 const CHANNEL_FD = 3;
@@ -12,13 +14,14 @@ const stringify = JSON.stringify;
 const parse = JSON.parse;
 const toolsEntry = process.argv[2];
 const encoder = new TextEncoder();
+const writeSync = fs.writeSync;
 
 function writeAll(text) {
   const bytes = encoder.encode(text);
   let off = 0;
   while (off < bytes.length) {
     try {
-      off += fs.writeSync(CHANNEL_FD, bytes, off, bytes.length - off);
+      off += writeSync(CHANNEL_FD, bytes, off, bytes.length - off);
     } catch (e) {
       if (e && e.code === "EAGAIN") {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
@@ -105,7 +108,8 @@ function onFrame(line) {
     try {
       req = parse(body);
     } catch (e) {
-      send("err", stringify({ name: "ProtocolError", message: `malformed call frame: ${e.message}`, nonError: false }));
+      // No nonce to answer with: the host reads this as garbage and ends the call.
+      send("err", `- ${stringify({ name: "ProtocolError", message: `malformed call frame: ${e.message}`, nonError: false })}`);
       return;
     }
     runCall(req);
@@ -157,37 +161,38 @@ function collectTools(mod) {
   return tools;
 }
 
-async function runCall(req) {
+async function runCall({ toolId, toolExecId, nonce, input, config }) {
+  const answer = (tag, payload) => send(tag, `${nonce} ${payload}`);
   calls += 1;
   const mod = await moduleReady;
   if (mod === null) return; // loaderr already sent
   const tools = toolsCache ?? (toolsCache = collectTools(mod));
-  const tool = tools.get(req.toolId);
+  const tool = tools.get(toolId);
   if (typeof tool !== "function") {
-    send("notfound", stringify({ available: [...tools.keys()].sort() }));
+    answer("notfound", stringify({ available: [...tools.keys()].sort() }));
     return;
   }
   controller = new AbortController();
-  const context = { toolId: req.toolId, toolExecId: req.toolExecId, signal: controller.signal };
+  const context = { toolId, toolExecId, signal: controller.signal };
   let value;
   try {
-    value = await tool(req.input, req.config ?? null, context);
+    value = await tool(input, config ?? null, context);
   } catch (err) {
-    send("err", stringify(describe(err)));
+    answer("err", stringify(describe(err)));
     return;
   }
   let json;
   try {
     json = value === undefined ? "" : stringify(value);
   } catch (err) {
-    send("badout", stringify({ reason: `the result is not JSON-serialisable: ${safeString(err && err.message)}` }));
+    answer("badout", stringify({ reason: `the result is not JSON-serialisable: ${safeString(err && err.message)}` }));
     return;
   }
   if (json === undefined) {
-    send("badout", stringify({ reason: `the result is not JSON-serialisable (a ${typeof value})` }));
+    answer("badout", stringify({ reason: `the result is not JSON-serialisable (a ${typeof value})` }));
     return;
   }
-  send("ok", json);
+  answer("ok", json);
 }
 
 function safeString(v) {

@@ -21,6 +21,8 @@ pub(super) struct CallJob {
     pub call: CallId,
     /// The encoded call frame.
     pub frame: Vec<u8>,
+    /// The nonce in `frame`: only answers carrying it are this call's.
+    pub nonce: String,
     pub env: BTreeMap<String, String>,
     pub state: Arc<CallState>,
     pub limits: Limits,
@@ -90,7 +92,7 @@ pub(super) async fn attempt(
         None => inner.spawn_worker(&job.env, job.limits)?,
     };
     job.state.watch(&worker);
-    worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm);
+    worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm, &job.nonce);
     worker.send(&job.frame);
     match worker.run(call, &mut cancel_rx).await {
         Ok(output) => {

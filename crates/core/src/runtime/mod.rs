@@ -285,13 +285,9 @@ impl Runtime {
         let inner = &self.inner;
         let Admitted { call, ticket, made } = admitted;
         validate::validate_env(&opts.env)?;
-        let input_json = opts.input_json.unwrap_or_else(|| "{}".to_string());
-        let config_json = opts.config_json.unwrap_or_else(|| "null".to_string());
-        for (what, text) in [("input", &input_json), ("config", &config_json)] {
-            if text.trim().is_empty() || text.contains('\n') {
-                return Err(Error::invalid_argument(format!("{what} must be JSON text on one line")));
-            }
-        }
+        // One JSON value each: text that closes the value early would forge the call frame.
+        let input = protocol::json_value("input", opts.input_json.unwrap_or_else(|| "{}".to_string()))?;
+        let config = protocol::json_value("config", opts.config_json.unwrap_or_else(|| "null".to_string()))?;
         let timeout_ms = opts.timeout_ms.unwrap_or(inner.config.tool_execution_timeout_ms);
         if timeout_ms == 0 {
             return Err(Error::invalid_argument("timeout must be greater than 0 ms"));
@@ -324,13 +320,17 @@ impl Runtime {
         };
         let queued_ms = made.elapsed().as_secs_f64() * 1000.0;
 
-        let frame = protocol::encode_call(&call.tool_id, &call.tool_exec_id, &input_json, &config_json);
+        // Only answers carrying this call's nonce are this call's: a line the tool writes on
+        // the channel itself is not.
+        let nonce = protocol::new_nonce();
+        let frame = protocol::encode_call(&call.tool_id, &call.tool_exec_id, &nonce, &input, &config);
         let (cancel_tx, cancel_rx) = watch::channel(None::<CancelReason>);
         let (result_tx, result_rx) = oneshot::channel();
         let state = Arc::new(CallState::default());
         let job = CallJob {
             call: call.clone(),
             frame,
+            nonce,
             env: opts.env,
             state: state.clone(),
             limits,

@@ -112,6 +112,13 @@ impl Worker {
                 }))
             }
         };
+        if frame.nonce().is_some_and(|n| n.is_empty() || n != self.nonce) {
+            return Some(Event::Fail(Error::InvalidOutput {
+                call: call.clone(),
+                reason: "garbage on the result channel: an answer without the call's nonce (not written by the harness)"
+                    .into(),
+            }));
+        }
         Some(match frame {
             Frame::Hello { .. } => {
                 self.phase = Phase::Running;
@@ -142,11 +149,11 @@ impl Worker {
                     exit: self.exit_info(),
                 })
             }
-            Frame::NotFound { available } => {
+            Frame::NotFound { available, .. } => {
                 self.answered = true;
                 Event::Fail(Error::ToolNotFound { call: call.clone(), available })
             }
-            Frame::Ok(raw) => {
+            Frame::Ok { raw, .. } => {
                 if raw.len() > max_output {
                     return Some(Event::Fail(Error::OutputTooLarge {
                         call: call.clone(),
@@ -157,11 +164,11 @@ impl Worker {
                 self.answered = true;
                 Event::Output(protocol::wrap_output(&raw))
             }
-            Frame::Err(cause) => {
+            Frame::Err { cause, .. } => {
                 self.answered = true;
                 Event::Fail(Error::ToolFailed { call: call.clone(), cause, denied_hosts: self.denied_hosts() })
             }
-            Frame::BadOutput { reason } => {
+            Frame::BadOutput { reason, .. } => {
                 self.answered = true;
                 Event::Fail(Error::InvalidOutput { call: call.clone(), reason })
             }

@@ -126,6 +126,8 @@ pub(crate) struct Worker {
     started_flag: Option<Arc<AtomicBool>>,
     /// The current call asked for metrics.
     measure: bool,
+    /// The current call's nonce: an answer without it was not written by the harness.
+    nonce: String,
     /// The harness answered the current call itself (a result, or the tool's own failure):
     /// the process is as healthy as before it. False for anything the supervisor had to stop.
     answered: bool,
@@ -166,6 +168,7 @@ impl Worker {
             channel_inode,
             started_flag: None,
             measure: false,
+            nonce: String::new(),
             answered: false,
             events_start: 0,
             last_env: None,
@@ -223,7 +226,8 @@ impl Worker {
 
     /// Prepares the worker for the call about to be sent: metrics wanted, the `started` flag
     /// to set (at once for a warm worker), whether it came from the pool.
-    pub fn begin_call(&mut self, started: Arc<AtomicBool>, measure: bool, warm: bool) {
+    pub fn begin_call(&mut self, started: Arc<AtomicBool>, measure: bool, warm: bool, nonce: &str) {
+        self.nonce = nonce.to_string();
         if self.phase >= Phase::Running {
             started.store(true, Ordering::SeqCst);
         }
