@@ -2,9 +2,11 @@
 // reuse pool, then what only a pool does (recycling, replacement, shrinking, close).
 // Tools: fixtures/faults.mjs (which re-exports tools.mjs).
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AbortError, ProcessError, type Runtime, TimeoutError, ToolExecutionError } from "tool-runtime";
-import { RUNTIMES, processAlive, sleep, waitFor, zombieChildren } from "./helpers";
+import { RUNTIMES, processAlive, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
 import { type PoolInput, faultsRuntime, opts, poolOf, rejection, waitIdle, waitPidsGone, withMetrics } from "./proc-helpers";
 
 const POOLS: { name: string; pool: PoolInput; reuse: boolean }[] = [
@@ -282,27 +284,32 @@ for (const runtimeType of RUNTIMES) {
     });
 
     it("shrinks idle workers back to minIdle after idleTimeoutMs", async (t) => {
+      const dir = tempDir("tr-shrink-");
       const rt = await faultsRuntime({
         runtimeType,
         maxConcurrency: 4,
+        permissions: ["--allow-read", `--allow-write=${dir}`],
         pool: { minIdle: 1, maxWorkers: 4, idleTimeoutMs: 300, reuse: { maxCallsPerWorker: 100, maxRssMb: 512 } },
       });
       try {
         await waitIdle(rt, 1);
-        // Four overlapping calls, each started once a warm worker is idle, so the pool grows to four.
-        const until = Date.now() + 3000;
+        // Four overlapping calls, each started once a warm worker is idle, so the pool grows to
+        // four; none ends before all four run, so each holds its own worker.
+        const release = path.join(dir, "release");
+        const started = [0, 1, 2, 3].map((i) => path.join(dir, `started-${i}`));
         const calls = [];
         for (let i = 0; i < 4; i++) {
           assert.ok((await waitIdle(rt, 1)) >= 1, `no idle worker for call ${i}`);
-          calls.push(withMetrics(rt.executeTool("napUntil", `sh-${i}`, { until }, {}, opts({ metrics: true }))));
-          await sleep(20);
+          calls.push(withMetrics(rt.executeTool("napUntil", `sh-${i}`, { release, started: started[i] }, {}, opts({ metrics: true }))));
+          // Running: the worker it took no longer counts as idle.
+          await waitFor(() => fs.existsSync(started[i]), `call ${i} to run`);
         }
+        fs.writeFileSync(release, "");
         const results = await Promise.all(calls);
         const pids = results.map((r) => r.result.pid);
         assert.equal(new Set(pids).size, 4, `pids ${pids}`);
         assert.ok(results.every((r) => r.metrics.warm));
         const idleAfter = poolOf(rt).idle;
-        assert.equal(idleAfter, 4, "the four workers did not all return to the pool");
         // idleTimeoutMs is 300: the pool never shrinking would fail here, however long it took.
         await waitFor(() => poolOf(rt).idle === 1, "the pool to shrink to minIdle");
         await sleep(300);
@@ -311,9 +318,11 @@ for (const runtimeType of RUNTIMES) {
         const retired = pids.filter((p) => !idlePids.includes(p));
         assert.equal(retired.length, 3);
         assert.deepEqual(await waitPidsGone(retired), []);
+        // The one left idle is one of the four: they went back to the pool.
         t.diagnostic(`${runtimeType}: idle ${idleAfter} right after the calls, then ${idle}`);
       } finally {
         await rt.close();
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     });
 
