@@ -258,7 +258,12 @@ impl BindingRuntime {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
             match calls.get_mut(&call_id).map(|p| (p.cancel.clone(), p.admitted.take())) {
                 Some((token, Some(admitted))) => (token, admitted),
-                _ => return Err(thrown(js_env, CoreError::internal(format!("call {call_id} was not begun, or ran already")))),
+                _ => {
+                    return Err(thrown(
+                        js_env,
+                        CoreError::internal(format!("call {call_id} was not begun, or ran already")),
+                    ))
+                }
             }
         };
         let calls = self.calls.clone();

@@ -5,6 +5,8 @@
 // Errors carry what an operator needs (ids, exit status, output tails) and only travel on the
 // failure path, once per call: their size costs nothing measurable, boxing them costs clarity.
 #![allow(clippy::result_large_err)]
+// Every unsafe block says why it is sound; trivial FFI goes through nix and std instead.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
 pub mod duration;

@@ -33,6 +33,7 @@ impl Capabilities {
 
 fn landlock_abi() -> Option<u32> {
     // LANDLOCK_CREATE_RULESET_VERSION = 1 << 0
+    // SAFETY: with the VERSION flag the kernel reads no attribute (NULL, size 0) and returns a number.
     let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
     if v > 0 {
         Some(v as u32)
@@ -43,11 +44,14 @@ fn landlock_abi() -> Option<u32> {
 
 fn seccomp_available() -> bool {
     // PR_GET_SECCOMP fails with EINVAL on kernels built without seccomp.
+    // SAFETY: PR_GET_SECCOMP reads no memory and returns a number.
     unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 }
 }
 
 /// Forks a child that tries what the sandbox will do: a new user and network namespace.
 fn user_namespaces_work() -> bool {
+    // SAFETY: the child only calls unshare(2) and _exit(2) (async-signal-safe) after the fork;
+    // the parent reaps it.
     unsafe {
         let pid = libc::fork();
         if pid < 0 {
@@ -98,7 +102,7 @@ pub fn capabilities() -> Capabilities {
         caps.pretended_missing.push(m.to_string());
     }
     // Root may always mount in a namespace of its own; anyone else needs a user namespace.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = nix::unistd::geteuid().is_root();
     caps.private_mounts = (root || caps.user_namespaces) && !caps.pretended_missing.iter().any(|m| m == "mountns");
     caps
 }

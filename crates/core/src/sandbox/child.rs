@@ -64,8 +64,8 @@ impl ChildSandbox {
         seccomp: Option<SeccompPlan>,
         private_tmp: Option<PrivateTmp>,
     ) -> Self {
-        let uid = unsafe { libc::geteuid() };
-        let gid = unsafe { libc::getegid() };
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
         ChildSandbox {
             ruleset,
             proc_self_access,
@@ -364,6 +364,7 @@ mod tests {
     fn probe_in_child(plan: SeccompPlan, probe: unsafe fn() -> i32) -> i32 {
         let mut sb = ChildSandbox::new(None, 0, false, Some(plan), None);
         sb.prepare(ExecPointers { path: 1, argv: 2, envp: 3 }).unwrap();
+        // SAFETY: test-only fork; the child makes raw syscalls and _exits.
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0);

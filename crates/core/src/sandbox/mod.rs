@@ -475,7 +475,7 @@ impl RuntimeSandbox {
     fn private_tmp(&self, tmp: &Path) -> Option<child::PrivateTmp> {
         use std::ffi::CString;
         use std::os::unix::ffi::OsStrExt;
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = nix::unistd::geteuid().is_root();
         if !self.caps.private_mounts {
             return None;
         }

@@ -115,8 +115,9 @@ impl Worker {
         if frame.nonce().is_some_and(|n| n.is_empty() || n != self.nonce) {
             return Some(Event::Fail(Error::InvalidOutput {
                 call: call.clone(),
-                reason: "garbage on the result channel: an answer without the call's nonce (not written by the harness)"
-                    .into(),
+                reason:
+                    "garbage on the result channel: an answer without the call's nonce (not written by the harness)"
+                        .into(),
             }));
         }
         Some(match frame {
