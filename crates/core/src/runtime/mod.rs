@@ -8,11 +8,12 @@ mod child_env;
 mod pool;
 mod retry;
 mod tempdir;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
@@ -31,7 +32,7 @@ use crate::validate;
 use crate::worker::{CallError, CallMetrics, CancelReason, EgressRules, StartFailure, Worker, WorkerSpec};
 use admission::{Admission, Ticket};
 use attempt::{CallJob, CallState};
-use pool::{Pool, Starting};
+use pool::Pool;
 use tempdir::RuntimeDirs;
 
 /// Creates runtimes for one project root.
@@ -256,7 +257,7 @@ impl Runtime {
         }
         let weak = Arc::downgrade(&self.inner);
         let token = self.inner.close_token.clone();
-        self.inner.tracker.spawn(pool_manager(weak, token));
+        self.inner.tracker.spawn(warm::pool_manager(weak, token));
     }
 
     /// Takes the call's place in line now: calls are admitted in the order this is called.
@@ -461,62 +462,4 @@ impl Inner {
 
 fn is_typescript(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("ts" | "mts" | "cts" | "tsx"))
-}
-
-const REFILL_DELAY_MS: u64 = 2;
-
-/// Keeps `minIdle` workers warm, retires idle ones past `idleTimeoutMs`.
-async fn pool_manager(weak: Weak<Inner>, token: CancellationToken) {
-    loop {
-        let Some(inner) = weak.upgrade() else { return };
-        let Some(pool) = inner.pool.clone() else { return };
-        if pool.is_closed() {
-            return;
-        }
-        pool.retire_expired();
-        for slot in pool.reserve_starts() {
-            inner.tracker.spawn(warm_one(inner.clone(), slot));
-        }
-        // Do not hold the runtime alive while waiting.
-        drop(inner);
-        tokio::select! {
-            _ = token.cancelled() => return,
-            _ = pool.wake.notified() => {
-                // Let the answer that freed the slot reach its caller first: forking a large
-                // host process stalls its other threads while page tables are copied.
-                tokio::time::sleep(Duration::from_millis(REFILL_DELAY_MS)).await;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-        }
-    }
-}
-
-/// Starts one worker into `slot` and waits until it has imported the entrypoint.
-async fn warm_one(inner: Arc<Inner>, slot: Starting) {
-    let backoff = Duration::from_millis(inner.config.backoff_initial_interval_ms);
-    let mut worker = match inner.spawn_worker(&BTreeMap::new(), inner.default_limits()) {
-        Ok(w) => w,
-        Err(_) => {
-            // Back off before the manager tries again, so a broken runtime is not hammered.
-            drop(slot);
-            tokio::time::sleep(backoff).await;
-            return;
-        }
-    };
-    let (_keep, mut rx) = watch::channel(None::<CancelReason>);
-    let placeholder = CallId { tool_id: "(warm-up)".into(), tool_exec_id: "(warm-up)".into() };
-    let ready = tokio::select! {
-        r = worker.wait_ready(&placeholder, &mut rx) => r.is_ok(),
-        _ = tokio::time::sleep(Duration::from_millis(inner.config.tool_execution_timeout_ms)) => false,
-        _ = inner.close_token.cancelled() => false,
-    };
-    if ready {
-        if let Some(w) = slot.ready(worker) {
-            w.shutdown().await;
-        }
-    } else {
-        drop(slot);
-        worker.shutdown().await;
-        tokio::time::sleep(backoff).await;
-    }
 }
