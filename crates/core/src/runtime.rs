@@ -538,18 +538,7 @@ fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> 
         env.remove("NO_PROXY");
         env.remove("no_proxy");
     }
-    net_denied_env(inner, &mut env);
     env.into_iter().collect()
-}
-
-/// `TOOL_RUNTIME_NET=none` when the policy grants no network and the sandbox enforces it:
-/// the harness then loads a shim that makes refused connections say why. A call cannot set
-/// it itself.
-fn net_denied_env(inner: &Inner, env: &mut BTreeMap<String, String>) {
-    env.remove("TOOL_RUNTIME_NET");
-    if inner.sandbox.denies_all_network() {
-        env.insert("TOOL_RUNTIME_NET".into(), "none".into());
-    }
 }
 
 fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
@@ -568,7 +557,20 @@ fn runtime_args(inner: &Inner, tmp: &Path) -> Vec<OsString> {
     }
     args.push(inner.worker_path.clone().into_os_string());
     args.push(inner.entrypoint.clone().into_os_string());
+    args.extend(harness_flags(inner));
     args
+}
+
+/// Flags for the harness itself (after the entrypoint, so the runtime passes them on):
+/// `--no-network` when the policy grants no network and the sandbox enforces it, so refused
+/// connections are explained (an argument rather than a variable: a call's environment is
+/// exactly what it was given).
+fn harness_flags(inner: &Inner) -> Vec<OsString> {
+    if inner.sandbox.denies_all_network() {
+        vec!["--no-network".into()]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The environment a warm worker applies to `process.env` just before a call, as JSON.

@@ -53,7 +53,7 @@ let toolsCache = null;
 const entrySpecifier = isBun ? toolsEntry : (await import("node:url")).pathToFileURL(toolsEntry).href;
 // With a host allowlist, the tool's HTTP clients are routed through the egress proxy before
 // any of its code runs; with no network at all, its connections fail saying so.
-const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : process.env.TOOL_RUNTIME_NET === "none" ? "./netdeny.mjs" : null;
+const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : process.argv[3] === "--no-network" ? "./netdeny.mjs" : null;
 const egressReady = netShim ? import(new URL(netShim, import.meta.url).href) : null;
 const moduleReady = (egressReady ?? Promise.resolve()).then(() => import(entrySpecifier)).then(
   (mod) => {
