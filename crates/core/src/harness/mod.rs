@@ -16,7 +16,7 @@ pub const WORKER_FILE_NAME: &str = "worker.mjs";
 pub const EGRESS_SOURCE: &str = include_str!("egress.mjs");
 pub const EGRESS_FILE_NAME: &str = "egress.mjs";
 /// Makes a refused connection say why when the policy grants no network (loaded by the
-/// harness under `TOOL_RUNTIME_NET=none`).
+/// harness when started with `--no-network`).
 pub const NETDENY_SOURCE: &str = include_str!("netdeny.mjs");
 pub const NETDENY_FILE_NAME: &str = "netdeny.mjs";
 /// Every file of the harness, by name.

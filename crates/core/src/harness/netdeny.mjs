@@ -1,5 +1,5 @@
 // Network-denied shim: loaded by the worker harness before the entrypoint when the policy grants
-// no network at all (no --allow-net) and the sandbox enforces it (TOOL_RUNTIME_NET=none). The
+// no network at all (no --allow-net) and the sandbox enforces it (argument --no-network). The
 // kernel already refuses every connection; this only makes the refusal say so, before any name
 // is looked up: fetch (both runtimes) and, on node, everything that ends in
 // net.Socket.prototype.connect (http/https agents, tls/net.connect, undici) fail with the egress

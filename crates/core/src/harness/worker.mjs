@@ -56,10 +56,8 @@ let toolsCache = null;
 const entrySpecifier = isBun ? toolsEntry : (await import("node:url")).pathToFileURL(toolsEntry).href;
 // With a host allowlist, the tool's HTTP clients are routed through the egress proxy before
 // any of its code runs; with no network at all, its connections fail saying so.
-const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : process.env.TOOL_RUNTIME_NET === "none" ? "./netdeny.mjs" : null;
+const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : process.argv[3] === "--no-network" ? "./netdeny.mjs" : null;
 const egressReady = netShim ? import(new URL(netShim, import.meta.url).href) : null;
-// A setting for the harness, not the tool's business.
-delete process.env.TOOL_RUNTIME_NET;
 const moduleReady = (egressReady ?? Promise.resolve()).then(() => import(entrySpecifier)).then(
   (mod) => {
     toolsCache = collectTools(mod);
@@ -129,7 +127,6 @@ function onFrame(line) {
     const next = parse(body);
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, next);
-    delete process.env.TOOL_RUNTIME_NET;
   }
 }
 

@@ -40,12 +40,6 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
         env.remove("NO_PROXY");
         env.remove("no_proxy");
     }
-    // The harness loads a shim that makes refused connections say why when the policy grants
-    // no network and the sandbox enforces it. A call cannot set this itself.
-    env.remove("TOOL_RUNTIME_NET");
-    if inner.sandbox.denies_all_network() {
-        env.insert("TOOL_RUNTIME_NET".into(), "none".into());
-    }
     env.into_iter().collect()
 }
 
@@ -80,6 +74,13 @@ pub(super) fn runtime_args(inner: &Inner, tmp: &Path, limits: &Limits) -> Vec<Os
     }
     args.push(inner.dirs.worker_path().into_os_string());
     args.push(inner.entrypoint.clone().into_os_string());
+    // Flags for the harness itself (after the entrypoint, so the runtime passes them on):
+    // `--no-network` when the policy grants no network and the sandbox enforces it, so refused
+    // connections are explained (an argument, not a variable: a call's environment is exactly
+    // what it was given).
+    if inner.sandbox.denies_all_network() {
+        args.push("--no-network".into());
+    }
     args
 }
 
