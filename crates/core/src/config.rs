@@ -1,5 +1,7 @@
 //! Runtime configuration: defaults, the test preset, partial configs from JS or an app config,
 //! and the `COMPOZY_*` environment variables. Durations are whole milliseconds throughout.
+//!
+//! Over 500 lines because of its tests (field paths in errors, presets, env variables).
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! The little of HTTP/1.x the proxy speaks: one request head from the client (CONNECT or an
 //! absolute-form request, parsed by `httparse` and refused on any ambiguous framing), its
 //! rewrite to origin form, and the proxy's own short answers.
+//!
+//! Over 500 lines because of its tests: every smuggling and framing attempt is a case.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 

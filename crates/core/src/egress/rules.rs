@@ -1,5 +1,8 @@
 //! `--allow-net`/`--deny-net` as matching rules, the syntax of a host a client asks for, and
 //! the address classes the proxy refuses unless a destination was named exactly.
+//!
+//! Over 500 lines because of its tests: the special-purpose address tables are checked entry
+//! by entry.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,5 +1,7 @@
 //! The proxy against real loopback servers, through a real client socket. Names resolve only
 //! through the resolver's fixed answers: no test touches real DNS or any non-loopback address.
+//!
+//! Over 500 lines: the proxy's behaviour tests, one per rule, kept together with their servers.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

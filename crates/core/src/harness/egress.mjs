@@ -1,3 +1,5 @@
+// Over 500 lines: node and bun each need their own routing (fetch, http/https, WebSocket),
+// kept in the one file that must load before any of the tool's code.
 // Egress shim: loaded by the worker harness before the entrypoint when the tool's policy lists
 // hosts (--allow-net=HOST,...) and TOOL_RUNTIME_PROXY is set (http://127.0.0.1:3128). The tool
 // runs in a network namespace with no route out; its only way out is the host's egress proxy,

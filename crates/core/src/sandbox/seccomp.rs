@@ -5,6 +5,9 @@
 //! syscalls that can reach beyond the calling process; SECURITY.md has the table. seccompiler
 //! gives a filter one action, so the refusals come as several programs, one per errno, which
 //! the kernel stacks (the strictest answer wins; the programs never both refuse one call).
+//!
+//! Over 500 lines because half of it is the filter's tests: each forks, installs the filter
+//! and probes syscalls in the child, and they need the private builders above them.
 
 use std::collections::BTreeMap;
 use std::io;
