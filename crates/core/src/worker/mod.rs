@@ -225,15 +225,21 @@ impl Worker {
     }
 
     /// Prepares the worker for the call about to be sent: metrics wanted, the `started` flag
-    /// to set (at once for a warm worker), whether it came from the pool.
+    /// to set (at once for a warm worker), whether it came from the pool, the call's nonce, and
+    /// the per-call baselines of the figures. Call it before sending the call frame.
     pub fn begin_call(&mut self, started: Arc<AtomicBool>, measure: bool, warm: bool, nonce: &str) {
         self.nonce = nonce.to_string();
+        self.measure = measure;
+        self.warm = warm;
+        self.calls += 1;
+        self.answered = false;
+        self.events_start = self.proxy.as_ref().map(|p| p.events.len()).unwrap_or(0);
+        // Before the call frame goes out: a reused worker may answer (and print) at once.
+        self.reset_usage();
         if self.phase >= Phase::Running {
             started.store(true, Ordering::SeqCst);
         }
         self.started_flag = Some(started);
-        self.measure = measure;
-        self.warm = warm;
     }
 
     /// The tails of the child's stdout and stderr, shared with whoever wants a snapshot while
@@ -292,10 +298,6 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         use events::Event;
-        self.calls += 1;
-        self.answered = false;
-        self.events_start = self.proxy.as_ref().map(|p| p.events.len()).unwrap_or(0);
-        self.reset_usage();
         match self.next_event(call, cancel, false).await {
             Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
             Event::Output(o) => Ok(o),
