@@ -9,22 +9,23 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
-pub mod duration;
+pub(crate) mod duration;
 pub mod egress;
 pub mod error;
-pub mod fdpass;
-pub mod harness;
+pub(crate) mod fdpass;
+pub(crate) mod harness;
 pub mod ids;
 pub mod limits;
 pub mod locate;
 pub mod policy;
-pub mod protocol;
-pub mod runtime;
+pub(crate) mod protocol;
+pub(crate) mod runtime;
 pub mod sandbox;
-pub mod supervisor;
-pub mod validate;
-pub mod worker;
+pub(crate) mod supervisor;
+pub(crate) mod validate;
+pub(crate) mod worker;
 
 pub use config::{ConfigPatch, RuntimeConfig, RuntimeType, SandboxMode};
 pub use error::{Error, ExitInfo, ThrownError};
 pub use runtime::{Admitted, CallOptions, CallOutcome, Runtime, RuntimeFactory};
+pub use worker::CallMetrics;
