@@ -391,8 +391,14 @@ impl Inner {
         self.closed.store(true, Ordering::SeqCst);
         self.close_token.cancel();
         if let Some(pool) = &self.pool {
+            // From `close()` the workers are stopped in order and waited for. A runtime dropped
+            // where no tokio runtime runs (a JS garbage collector's finalizer) drops them: each
+            // kills its process group and releases what it holds on its own.
+            let can_spawn = tokio::runtime::Handle::try_current().is_ok();
             for w in pool.close() {
-                self.tracker.spawn(w.shutdown());
+                if can_spawn {
+                    self.tracker.spawn(w.shutdown());
+                }
             }
         }
     }
