@@ -19,15 +19,20 @@ fn alive(pid: i32) -> bool {
     }
 }
 
+/// What this process's runtimes left in the temp dir: anything inside the shared folder (the
+/// shared folder itself stays, empty, for later runtimes).
 fn our_dirs() -> Vec<String> {
-    let prefix =
-        [format!("tool-runtime-rt-{}-", std::process::id()), format!("tool-runtime-calls-{}-", std::process::id())];
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| prefix.iter().any(|p| n.starts_with(p.as_str())))
-        .collect()
+    let prefix = format!("tool-runtime-calls-{}-", std::process::id());
+    let mut out = Vec::new();
+    for base in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        if !base.file_name().to_string_lossy().starts_with(prefix.as_str()) {
+            continue;
+        }
+        for e in std::fs::read_dir(base.path()).unwrap().flatten() {
+            out.push(e.path().display().to_string());
+        }
+    }
+    out
 }
 
 fn pids_in(dir: &Path) -> Vec<i32> {
