@@ -11,7 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, type Runtime, type RuntimeConfigInput, type RuntimeType, sandboxCapabilities } from "tool-runtime";
-import { RUNTIMES, makeRuntime, processAlive, sleep, tempDir, zombieChildren } from "./helpers";
+import { RUNTIMES, makeRuntime, processAlive, sleep, tempDir } from "./helpers";
 
 /** What every hostile tool returns. */
 interface Outcome {
@@ -109,17 +109,6 @@ function answerDns(msg: Buffer, rinfo: dgram.RemoteInfo) {
   const header = Buffer.from([msg[0], msg[1], 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
   const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
   dnsSocket.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
-}
-
-/**
- * A victim holding no capabilities, like a tool of another call: as root the kernel itself
- * refuses a capless process renicing one that holds capabilities, which would hide the filter.
- */
-function spawnCaplessVictim(): ChildProcess {
-  const root = process.getuid?.() === 0;
-  const v = root ? spawn("setpriv", ["--bounding-set=-all", "--inh-caps=-all", "sleep", "30"], { stdio: "ignore" }) : spawn("sleep", ["30"], { stdio: "ignore" });
-  victims.push(v);
-  return v;
 }
 
 function spawnVictim(): ChildProcess {
@@ -256,36 +245,6 @@ function allowed(r: Outcome, what: string) {
 /** Waits up to `ms` for `counter` to pass `seen`. */
 async function waitFor(counter: Counter, seen: number, ms = 2000) {
   for (let t = 0; t < ms && counter.count <= seen; t += 20) await sleep(20);
-}
-
-/** What a process's limits and scheduling are, as another process would change them. */
-function schedState(pid: number) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name, from field 3 (state): nice is field 19, policy field 41.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return {
-    limits: fs.readFileSync(`/proc/${pid}/limits`, "utf8"),
-    nice: Number(f[16]),
-    policy: Number(f[38]),
-    affinity: /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1],
-    ioprio: spawnSync("ionice", ["-p", String(pid)], { encoding: "utf8" }).stdout.trim(),
-  };
-}
-
-/** The attempts of the `process` probe on another process, and on the tool itself. */
-const ON_OTHERS = ["prlimitNofile", "prlimitCore", "setpriority", "schedSetaffinity", "schedSetscheduler", "schedSetparam", "schedSetattr", "ioprioSet", "cloneParent", "cloneNewuser", "cloneNewnet"];
-const ON_ITSELF = ["ownPrlimit", "ownSetpriority", "ownSchedSetaffinity", "ownSchedSetattr", "ownIoprioSet", "ownClone"];
-const EPERM = 1;
-const ENOSYS = 38;
-
-/** Asserts every attempt on another process was refused with EPERM, clone3 with ENOSYS, and everything on itself worked. */
-function refusedOnOthers(r: Outcome, what: string) {
-  allowed(r, `${what}: the probe itself`);
-  const res = r.result as Record<string, number>;
-  for (const k of ON_OTHERS) assert.equal(res[k], EPERM, `${what}: ${k} answered ${res[k]}: ${JSON.stringify(res)}`);
-  assert.equal(res.clone3, ENOSYS, `${what}: clone3 answered ${res.clone3}`);
-  for (const k of ON_ITSELF) assert.equal(res[k], 0, `${what}: ${k} on itself answered ${res[k]}: ${JSON.stringify(res)}`);
 }
 
 function capEff(status: string): bigint {
@@ -804,126 +763,6 @@ for (const runtimeType of RUNTIMES) {
       await run({ sandbox: "off" }, async (call) => {
         const s = await call("procStatus");
         assert.equal(BigInt(`0x${s.CapEff}`) !== 0n, own !== 0n, `unconfined CapEff ${s.CapEff}, orchestrator's ${own.toString(16)}`);
-      });
-    });
-  });
-
-  describe(`sandbox on ${runtimeType}: other processes' limits, scheduling and children`, () => {
-
-    it("changes no other process's limits, priority, affinity, scheduling or I/O priority and clones no sibling; on itself it can; unconfined it can", async () => {
-      const victim = spawnCaplessVictim();
-      // setpriv execs sleep in place: the same pid, once it holds no capabilities.
-      while (!/^CapEff:\s*0+$/m.test(fs.readFileSync(`/proc/${victim.pid}/status`, "utf8"))) await sleep(10);
-      const before = schedState(victim.pid!);
-      await run({ permissions: ["--allow-read", ...ffiRun] }, async (call) => {
-        refusedOnOthers(await call("ffiProbe", ffiProbe("process", { target: victim.pid })), "confined");
-        denied(await call("setPriority", { pid: victim.pid, priority: 19 }), ["EPERM"], "os.setPriority on a host process");
-        denied(await call("setPriority", { pid: process.pid, priority: 19 }), ["EPERM"], "os.setPriority on the orchestrator");
-        const own = await call("setPriority", { pid: 0, priority: 19 });
-        allowed(own, "os.setPriority on itself");
-        assert.equal(own.priority, 19);
-      });
-      assert.deepEqual(schedState(victim.pid!), before, "the victim changed");
-      // Unconfined, the same probe changes the victim: the probe is able, the sandbox stops it.
-      await run({ sandbox: "off" }, async (call) => {
-        const r = await call("ffiProbe", { probe: "process", args: { target: victim.pid }, bunPath: BUN });
-        allowed(r, "unconfined probe");
-        const res = r.result as Record<string, number>;
-        for (const k of [...ON_OTHERS, ...ON_ITSELF]) assert.equal(res[k], 0, `unconfined ${k}: ${JSON.stringify(res)}`);
-        allowed(await call("setPriority", { pid: victim.pid, priority: 18 }), "os.setPriority unconfined");
-      });
-      const after = schedState(victim.pid!);
-      assert.match(after.limits, /Max open files\s+64\s+64/);
-      assert.equal(after.nice, 18);
-      assert.equal(after.policy, 5 /* SCHED_IDLE */);
-      assert.equal(after.affinity, "0");
-      assert.match(after.ioprio, /idle/);
-    });
-
-    it("reaches no other process through a pidfd, kcmp, robust lists or signals (Landlock's scopes); unconfined it can", async () => {
-      const victim = spawnCaplessVictim();
-      while (!/^CapEff:\s*0+$/m.test(fs.readFileSync(`/proc/${victim.pid}/status`, "utf8"))) await sleep(10);
-      const expected = { pidfdOpen: 0, pidfdGetfd: EPERM, processMadvise: EACCES, kcmp: EPERM, getRobustList: EPERM, pidfdSendSignal: EPERM, tgkill: EPERM, tkill: EPERM, rtSigqueueinfo: EPERM, rtTgsigqueueinfo: EPERM };
-      for (const target of [victim.pid, process.pid]) {
-        // Also without the user and network namespaces (--allow-net): Landlock alone.
-        for (const net of [[], ["--allow-net"]]) {
-          await run({ permissions: ["--allow-read", ...net, ...ffiRun] }, async (call) => {
-            const r = await call("ffiProbe", ffiProbe("reach", { target }));
-            allowed(r, "the probe itself");
-            assert.deepEqual(r.result, expected, `${target} ${net}`);
-          });
-        }
-      }
-      await run({ sandbox: "off" }, async (call) => {
-        const r = await call("ffiProbe", { probe: "reach", args: { target: victim.pid }, bunPath: BUN });
-        allowed(r, "the probe itself");
-        const res = r.result as Record<string, number>;
-        // process_madvise takes CAP_SYS_NICE on top of the ptrace check: only root's twin has it.
-        const unconfined = { ...expected, pidfdGetfd: 0, kcmp: 0, getRobustList: 0, pidfdSendSignal: 0, tgkill: 0, tkill: 0, rtSigqueueinfo: 0, rtTgsigqueueinfo: 0, processMadvise: res.processMadvise };
-        assert.deepEqual(res, unconfined);
-      });
-      assert.ok(processAlive(victim.pid!), "signal 0 killed the victim");
-    });
-
-    const modes: [string, RuntimeConfigInput][] = [
-      ["cold calls", {}],
-      ["a single-use pool", { pool: { minIdle: 1 } }],
-      ["a reuse pool", { pool: { minIdle: 1, reuse: {} } }],
-    ];
-    for (const [mode, config] of modes) {
-      it(`after 50 calls trying on ${mode}, the orchestrator and a concurrent call are unchanged and no zombie is left`, async () => {
-        const publish = path.join(dirs.out, `victim-${runtimeType}-${++execCounter}`);
-        const release = `${publish}.release`;
-        const orchestrator = schedState(process.pid);
-        const zombiesBefore = zombieChildren();
-        // Held until released, however long the 50 calls take on a busy machine.
-        const victimRt = await makeRuntime({
-          runtimeType,
-          entrypointPath: "hostile.mjs",
-          permissions: ["--allow-read", `--allow-write=${dirs.out}`],
-          toolExecutionTimeoutMs: 600_000,
-        });
-        try {
-          const held = victimRt.executeTool("holdUntil", `sbx-${++execCounter}`, { publish, release }) as Promise<Outcome>;
-          // Awaited below; a failure before that must not surface as an unhandled rejection.
-          held.catch(() => {});
-          while (!fs.existsSync(publish) || fs.readFileSync(publish, "utf8") === "") await sleep(20);
-          const victimPid = Number(fs.readFileSync(publish, "utf8"));
-          const victim = schedState(victimPid);
-          await run({ permissions: ["--allow-read", ...ffiRun], ...config }, async (call) => {
-            for (let i = 0; i < 50; i++) {
-              const target = i % 2 === 0 ? process.pid : victimPid;
-              refusedOnOthers(await call("ffiProbe", ffiProbe("process", { target })), `call ${i} on ${target}`);
-              denied(await call("setPriority", { pid: target, priority: 19 }), ["EPERM"], `call ${i}: os.setPriority on ${target}`);
-            }
-          });
-          assert.deepEqual(schedState(victimPid), victim, "the concurrent call changed");
-          fs.writeFileSync(release, "");
-          const r = await held;
-          allowed(r, "the concurrent call");
-          assert.equal(r.pid, victimPid);
-        } finally {
-          fs.writeFileSync(release, "");
-          await victimRt.close();
-        }
-        assert.deepEqual(schedState(process.pid), orchestrator, "the orchestrator changed");
-        // The runtime reaps its own children as they exit; what stays is a zombie for good.
-        let zombies = zombieChildren().filter((z) => !zombiesBefore.includes(z));
-        for (let t = 0; t < 50 && zombies.length > 0; t++) {
-          await sleep(20);
-          zombies = zombieChildren().filter((z) => !zombiesBefore.includes(z));
-        }
-        assert.deepEqual(zombies, [], "zombie children of the orchestrator");
-      });
-    }
-
-    it("still creates threads, workers and child processes (clone3 falls back to clone)", async () => {
-      await run({ permissions: ["--allow-read", "--allow-run=/bin/echo"] }, async (call) => {
-        const r = await call("spawnAndThreads", { cmd: "/bin/echo", args: ["hi"] });
-        allowed(r, "threads and spawn");
-        assert.equal(r.fromWorker, 42);
-        assert.equal(r.out, "hi\n");
-        if (runtimeType === "bun") assert.equal(r.bunSpawn, "hi\n");
       });
     });
   });
