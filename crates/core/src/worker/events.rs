@@ -90,11 +90,23 @@ impl Worker {
                     let open = supervisor::channel_open_in_child(self.pid, self.channel_inode);
                     let was_suspect = std::mem::replace(&mut channel_suspect, !open);
                     if !open && was_suspect {
-                        supervisor::kill_group(self.pid, libc::SIGKILL);
-                        return Event::Fail(Error::InvalidOutput {
-                            call: call.clone(),
-                            reason: "the tool closed the result channel (fd 3)".into(),
-                        });
+                        // A process that is dying (a crash on a loaded machine) can take a while
+                        // to be reaped after its fds are gone: give it a moment to show its exit
+                        // before calling the channel closed by the tool.
+                        match tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await {
+                            Ok(status) => {
+                                supervisor::kill_group(self.pid, libc::SIGKILL);
+                                self.exit_status = status.ok();
+                                drain_deadline = Some(tokio::time::Instant::now() + Duration::from_millis(100));
+                            }
+                            Err(_) => {
+                                supervisor::kill_group(self.pid, libc::SIGKILL);
+                                return Event::Fail(Error::InvalidOutput {
+                                    call: call.clone(),
+                                    reason: "the tool closed the result channel (fd 3)".into(),
+                                });
+                            }
+                        }
                     }
                 }
             }
