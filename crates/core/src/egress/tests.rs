@@ -486,8 +486,9 @@ async fn oversized_and_slow_heads_are_cut_off() {
     s.write_all(b"GET http://api.test/ HTTP/1.1\r\n").await.unwrap();
     let started = Instant::now();
     let (status, _, _) = read_response_head(&mut s).await;
+    // The 408 is the head timeout's answer; it must not come before the timeout.
     assert_eq!(status, 408);
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() >= Duration::from_millis(250), "cut off after {:?}", started.elapsed());
     p.stop().await;
 }
 
