@@ -89,12 +89,6 @@ fn resolve(partial: serde_json::Value) -> std::result::Result<RuntimeConfig, Cor
     RuntimeConfig::default().apply(ConfigPatch::from_json(partial)?)
 }
 
-/// Fills a partial config with defaults and validates it.
-#[napi]
-pub fn resolve_config(env: &Env, partial: serde_json::Value) -> Result<serde_json::Value> {
-    resolve(partial).map(|c| config_json(&c)).map_err(|e| thrown(env, e))
-}
-
 #[napi]
 pub fn from_app_config(env: &Env, app: serde_json::Value) -> Result<serde_json::Value> {
     config::from_app_config(app).map(|c| config_json(&c)).map_err(|e| thrown(env, e))
