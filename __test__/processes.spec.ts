@@ -61,7 +61,7 @@ for (const runtimeType of RUNTIMES) {
         process.env.TOOL_RUNTIME_PRETEND_MISSING = "pidns";
         try {
           for (const net of [[], ["--allow-net"]]) {
-            await run({ sandbox: "best-effort", permissions: ["--allow-read", ...net, ...ffiRun] }, async (call, rt) => {
+            await run({ permissions: ["--allow-read", ...net, ...ffiRun] }, async (call, rt) => {
               assert.ok(!rt.sandbox.otherProcesses.includes("pid-namespace"));
               const r = await call("ffiProbe", ffiProbe("reach", { target }));
               allowed(r, "the probe itself");
