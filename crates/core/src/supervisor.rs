@@ -78,43 +78,6 @@ pub struct Spawned {
     pub listener: Option<OwnedFd>,
     /// Inode of the child's end of the channel (`/proc/<pid>/fd/3` shows `socket:[inode]`).
     pub channel_inode: u64,
-    /// Where the call's processes are, in the host's PID namespace.
-    pub tree: ProcessTree,
-}
-
-/// The processes of a call, as the host sees them. With a PID namespace the spawned process
-/// (`pid`) only waits; the namespace's init is its child and the runtime its grandchild.
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessTree {
-    /// The runtime process itself (its fds, its memory).
-    pub runtime: i32,
-    /// The process whose descendants (and itself, when `include_root`) are the call's tree.
-    pub root: i32,
-    pub include_root: bool,
-    /// Processes of ours in the call's cgroup that are not the tool's (the waiter and init).
-    pub helpers: u64,
-}
-
-impl ProcessTree {
-    fn direct(pid: i32) -> Self {
-        ProcessTree { runtime: pid, root: pid, include_root: true, helpers: 0 }
-    }
-
-    /// The init and the runtime below `pid` (both exist once the runtime has exec'd).
-    fn in_pid_namespace(pid: i32) -> Self {
-        let first_child = |p: i32| -> Option<i32> {
-            std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
-                .ok()?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        };
-        match first_child(pid).and_then(|init| Some((init, first_child(init)?))) {
-            Some((init, runtime)) => ProcessTree { runtime, root: init, include_root: false, helpers: 2 },
-            None => ProcessTree { helpers: 2, ..ProcessTree::direct(pid) },
-        }
-    }
 }
 
 /// One of the child's output streams, drained to its end by a task that keeps the tail.
@@ -332,7 +295,6 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         .stderr(Stdio::piped())
         .process_group(0);
     let receive_listener = req.receive_listener && req.sandbox.as_ref().is_some_and(|s| s.proxy_listener);
-    let pid_namespace = req.sandbox.as_ref().is_some_and(|s| s.pid_namespace());
     let sandbox = match req.sandbox.take() {
         Some(mut sb) => {
             sb.prepare(image.pointers())?;
@@ -399,9 +361,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         }
         _ => return Err(io::Error::other("the child's output pipes are missing")),
     };
-    // spawn() returned after the runtime's exec, so the whole tree exists by now.
-    let tree = if pid_namespace { ProcessTree::in_pid_namespace(pid) } else { ProcessTree::direct(pid) };
-    Ok(Spawned { child, pid, channel, stdout, stderr, listener, channel_inode, tree })
+    Ok(Spawned { child, pid, channel, stdout, stderr, listener, channel_inode })
 }
 
 /// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.

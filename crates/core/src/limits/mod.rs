@@ -116,11 +116,6 @@ pub struct TreeSample {
 }
 
 pub fn sample_tree(root: i32) -> TreeSample {
-    sample_below(root, true)
-}
-
-/// The tree below `root`, with `root` itself counted only when `include_root`.
-pub fn sample_below(root: i32, include_root: bool) -> TreeSample {
     let mut s = TreeSample::default();
     let page = page_size();
     let tick = sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap_or(100).max(1);
@@ -131,17 +126,14 @@ pub fn sample_below(root: i32, include_root: bool) -> TreeSample {
         if seen > 100_000 {
             break;
         }
-        let counted = include_root || pid != root;
-        if !counted {
-            // Only its children: the root is a helper of ours (a PID namespace's init).
-        } else if let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) {
+        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) {
             if let Some(rss) = statm.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()) {
                 s.rss_bytes += rss * page;
             }
         } else {
             continue;
         }
-        if let Some(stat) = counted.then(|| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()).flatten() {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
                 let f: Vec<&str> = rest.split_whitespace().collect();
                 // utime and stime are fields 14 and 15 of stat (11 and 12 after the state).
@@ -150,7 +142,7 @@ pub fn sample_below(root: i32, include_root: bool) -> TreeSample {
                 s.cpu_ms += ticks * 1000 / tick;
             }
         }
-        s.processes += counted as u64;
+        s.processes += 1;
         if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
             for t in tasks.flatten() {
                 if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {

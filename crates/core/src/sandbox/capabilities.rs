@@ -20,8 +20,6 @@ pub struct Capabilities {
     /// A private mount namespace per call (root, or user namespaces): the call's temp dir and
     /// the harness live on a tmpfs of its own.
     pub private_mounts: bool,
-    /// A PID namespace per call with its own `/proc` (with a private mount).
-    pub pid_namespaces: bool,
     /// Mechanisms hidden by `TOOL_RUNTIME_PRETEND_MISSING`.
     pub pretended_missing: Vec<String>,
 }
@@ -87,7 +85,6 @@ pub fn capabilities() -> Capabilities {
             user_namespaces: user_namespaces_work(),
             seccomp: seccomp_available(),
             private_mounts: false,
-            pid_namespaces: false,
             pretended_missing: Vec::new(),
         })
         .clone();
@@ -100,7 +97,6 @@ pub fn capabilities() -> Capabilities {
             "userns" => caps.user_namespaces = false,
             "seccomp" => caps.seccomp = false,
             "mountns" => caps.private_mounts = false,
-            "pidns" => caps.pid_namespaces = false,
             _ => continue,
         }
         caps.pretended_missing.push(m.to_string());
@@ -108,6 +104,5 @@ pub fn capabilities() -> Capabilities {
     // Root may always mount in a namespace of its own; anyone else needs a user namespace.
     let root = nix::unistd::geteuid().is_root();
     caps.private_mounts = (root || caps.user_namespaces) && !caps.pretended_missing.iter().any(|m| m == "mountns");
-    caps.pid_namespaces = caps.private_mounts && !caps.pretended_missing.iter().any(|m| m == "pidns");
     caps
 }

@@ -24,8 +24,6 @@ pub struct ChildSandbox {
     /// Create the egress proxy's listener inside the new network namespace and hand it to
     /// the host over the channel (fd 3).
     pub proxy_listener: bool,
-    /// A PID namespace of the call's own, with its own `/proc` (needs the private mount).
-    pid_ns: bool,
 }
 
 /// The call's temp dir on a private tmpfs, mounted over the folder that holds every call's
@@ -77,24 +75,9 @@ impl ChildSandbox {
             gid_map: CString::new(format!("{gid} {gid} 1\n")).expect("no NUL"),
             seccomp,
             bpf: Vec::new(),
-            pid_ns: false,
             private_tmp,
             proxy_listener: false,
         }
-    }
-
-    /// Gives the call a PID namespace with its own `/proc`: only the call's processes are
-    /// visible to it, and when the runtime ends, the namespace's init takes every process of
-    /// the call with it. Only with a private mount namespace (for the `/proc` mount).
-    pub(super) fn with_pid_namespace(mut self) -> Self {
-        self.pid_ns = self.private_tmp.is_some();
-        self
-    }
-
-    /// Whether the runtime runs two processes below the spawned one (a waiter in the host's
-    /// PID namespace, the spawned process itself, and the namespace's init).
-    pub fn pid_namespace(&self) -> bool {
-        self.pid_ns
     }
 
     /// Compiles the seccomp filter once the addresses of the runtime's `execve` arguments are
@@ -131,10 +114,6 @@ impl ChildSandbox {
             write_proc(c"/proc/self/setgroups", b"deny")?;
             write_proc(c"/proc/self/uid_map", self.uid_map.as_bytes())?;
             write_proc(c"/proc/self/gid_map", self.gid_map.as_bytes())?;
-        }
-        if self.pid_ns {
-            // Returns only in the process that goes on to exec the runtime (PID 2 inside).
-            pidns::split()?;
         }
         if self.netns {
             loopback_up();
@@ -173,17 +152,6 @@ impl ChildSandbox {
             }
             // Read-only needs CAP_SYS_ADMIN in this namespace: before the capabilities go.
             write_private_harness(&pt.harness)?;
-        }
-        if self.pid_ns
-            && libc::mount(
-                c"proc".as_ptr(),
-                c"/proc".as_ptr(),
-                c"proc".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                std::ptr::null(),
-            ) != 0
-        {
-            return fail();
         }
         // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
         // it make a disk's device node in its temp dir and read around every rule), nor those
@@ -226,13 +194,6 @@ impl ChildSandbox {
                 libc::close(proc_fd);
                 if r != 0 {
                     return fail();
-                }
-            }
-            if self.pid_ns && self.proc_self_access != 0 {
-                // The runtime's reads of /proc were granted on the host's /proc, which the
-                // call's own /proc now covers: grant them again on the new files.
-                for file in [c"/proc/cpuinfo", c"/proc/meminfo", c"/proc/stat"] {
-                    add_path_rule(fd, file, 1 << 2 /* LANDLOCK_ACCESS_FS_READ_FILE */)?;
                 }
             }
             if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
@@ -337,8 +298,7 @@ unsafe fn write_all_fd(fd: libc::c_int, mut data: &[u8]) -> io::Result<()> {
 
 /// Adds a Landlock rule for a path that exists only in this mount namespace.
 unsafe fn add_path_rule(ruleset: libc::c_int, path: &std::ffi::CStr, access: u64) -> io::Result<()> {
-    // A folder or a single file (its access then holds file rights only).
-    let dir = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+    let dir = libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
     if dir < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -509,103 +469,5 @@ mod tests {
         }
         let plan = SeccompPlan { block_exec: false, block_inet: false, block_unix: false };
         assert_eq!(probe_in_child(plan, probe), 0);
-    }
-}
-
-/// The call's PID namespace, made between fork and exec. Three processes: the one the host
-/// spawned (it waits, in the host's namespace, and ends as the runtime ended, so the host sees
-/// the runtime's exit status), the namespace's init (PID 1: it reaps every orphan of the call
-/// and, when the runtime ends, ends too, which kills whatever of the call is left), and the
-/// runtime (PID 2). Raw syscalls only: the first two never return to Rust code.
-mod pidns {
-    use std::io;
-
-    /// # Safety
-    /// Only between fork and exec, after the user namespace is set up.
-    pub(super) unsafe fn split() -> io::Result<()> {
-        if libc::unshare(libc::CLONE_NEWPID) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut status = [0 as libc::c_int; 2];
-        if libc::pipe2(status.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let init = libc::fork();
-        if init < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if init > 0 {
-            close_all_but(status[0]);
-            mirror_exit_of(init, status[0]);
-        }
-        libc::close(status[0]);
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-        let runtime = libc::fork();
-        if runtime < 0 {
-            libc::_exit(127);
-        }
-        if runtime > 0 {
-            close_all_but(status[1]);
-            reap_until(runtime, status[1]);
-        }
-        libc::close(status[1]);
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-        Ok(())
-    }
-
-    /// Closes every fd but `keep`: the channel, the output pipes and std's exec-error pipe
-    /// must end with the runtime, not with these two.
-    unsafe fn close_all_but(keep: libc::c_int) {
-        if keep > 0 {
-            libc::syscall(libc::SYS_close_range, 0u32, (keep - 1) as u32, 0u32);
-        }
-        libc::syscall(libc::SYS_close_range, (keep + 1) as u32, u32::MAX, 0u32);
-    }
-
-    /// The spawned process: waits for the init and ends as the runtime did.
-    unsafe fn mirror_exit_of(init: libc::pid_t, status_fd: libc::c_int) -> ! {
-        // SIGTERM and the like are for the runtime (a deadline's grace period); this waiter
-        // goes with SIGKILL, or when the runtime ends.
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGPIPE, libc::SIGQUIT] {
-            libc::signal(sig, libc::SIG_IGN);
-        }
-        let mut st: libc::c_int = 0;
-        loop {
-            let r = libc::waitpid(init, &mut st, 0);
-            if r == init {
-                break;
-            }
-            if r < 0 && *libc::__errno_location() != libc::EINTR {
-                libc::_exit(127);
-            }
-        }
-        let mut runtime: libc::c_int = 0;
-        let n = libc::read(status_fd, (&mut runtime as *mut libc::c_int).cast(), 4);
-        let s = if n == 4 { runtime } else { st };
-        if libc::WIFEXITED(s) {
-            libc::_exit(libc::WEXITSTATUS(s));
-        }
-        let sig = if libc::WIFSIGNALED(s) { libc::WTERMSIG(s) } else { libc::SIGKILL };
-        libc::signal(sig, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        libc::kill(libc::getpid(), sig);
-        libc::_exit(128 + sig);
-    }
-
-    /// The namespace's init: reaps everything, and ends with the runtime.
-    unsafe fn reap_until(runtime: libc::pid_t, status_fd: libc::c_int) -> ! {
-        loop {
-            let mut st: libc::c_int = 0;
-            let r = libc::waitpid(-1, &mut st, 0);
-            if r == runtime {
-                libc::write(status_fd, (&st as *const libc::c_int).cast(), 4);
-                libc::_exit(0);
-            }
-            if r < 0 && *libc::__errno_location() != libc::EINTR {
-                libc::_exit(0);
-            }
-        }
     }
 }

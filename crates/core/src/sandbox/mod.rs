@@ -298,9 +298,6 @@ impl RuntimeSandbox {
             None
         };
         let mut sb = ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp, private_tmp);
-        if self.caps.pid_namespaces {
-            sb = sb.with_pid_namespace();
-        }
         sb.proxy_listener = self.proxy;
         Ok(Some(sb))
     }

@@ -103,10 +103,7 @@ struct Usage {
 
 pub(crate) struct Worker {
     child: tokio::process::Child,
-    /// The process spawned: its process group is the call's.
     pid: i32,
-    /// The runtime process and the call's tree (below a PID namespace's init, when there is one).
-    tree: supervisor::ProcessTree,
     /// Set once the leader's exit status was collected: from then on its process group id may
     /// be reused, so the group is never signalled again.
     exit_status: Option<std::process::ExitStatus>,
@@ -149,12 +146,11 @@ impl Worker {
         spec.request.rlimits = Some(limits::Rlimits::from_limits(&spec.limits, !spec.reusable));
         // On failure `group` and `spec.tmp` are dropped: both clean up after themselves.
         let spawned = supervisor::spawn(spec.request).map_err(|e| CallError::Start(StartFailure::Spawn(e)))?;
-        let supervisor::Spawned { child, pid, channel, stdout, stderr, listener, channel_inode, tree } = spawned;
+        let supervisor::Spawned { child, pid, channel, stdout, stderr, listener, channel_inode } = spawned;
         let (rd, wr) = channel.into_split();
         let mut worker = Worker {
             child,
             pid,
-            tree,
             exit_status: None,
             reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 16),
             writer: FrameWriter::new(wr),
@@ -191,9 +187,8 @@ impl Worker {
         Ok(worker)
     }
 
-    /// The runtime process's pid.
     pub fn pid(&self) -> i32 {
-        self.tree.runtime
+        self.pid
     }
 
     /// The call's private temp dir.
@@ -382,7 +377,7 @@ impl Worker {
 
     /// Resident memory of the worker process itself, in MB (one /proc read: this runs per call).
     pub fn rss_mb(&self) -> u64 {
-        limits::process_rss_bytes(self.tree.runtime).unwrap_or(0) / (1024 * 1024)
+        limits::process_rss_bytes(self.pid).unwrap_or(0) / (1024 * 1024)
     }
 
     pub fn is_alive(&mut self) -> bool {

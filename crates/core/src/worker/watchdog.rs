@@ -42,8 +42,7 @@ impl Worker {
                 }
             }
             if let Some(limit) = l.max_processes {
-                let tool_processes = g.process_count().unwrap_or(0).saturating_sub(self.tree.helpers);
-                if g.pids_limit_hit() || tool_processes > limit {
+                if g.pids_limit_hit() || g.process_count().unwrap_or(0) > limit {
                     return Some(LimitHit::Processes { limit });
                 }
             }
@@ -54,7 +53,7 @@ impl Worker {
                 return None;
             }
         }
-        let s = limits::sample_below(self.tree.root, self.tree.include_root);
+        let s = limits::sample_tree(self.pid);
         self.usage.sampled_peak_rss = self.usage.sampled_peak_rss.max(s.rss_bytes);
         self.usage.sampled_cpu_ms = self.usage.sampled_cpu_ms.max(s.cpu_ms);
         if let Some(limit) = l.memory_limit_mb {
@@ -120,9 +119,6 @@ impl Worker {
 
     /// CPU time the worker's tree has used so far, in ms.
     pub(super) fn cpu_used_ms(&self) -> u64 {
-        self.group
-            .as_ref()
-            .and_then(|g| g.cpu_ms())
-            .unwrap_or_else(|| limits::sample_below(self.tree.root, self.tree.include_root).cpu_ms)
+        self.group.as_ref().and_then(|g| g.cpu_ms()).unwrap_or_else(|| limits::sample_tree(self.pid).cpu_ms)
     }
 }
