@@ -47,9 +47,10 @@ async fn warm_one(inner: Arc<Inner>, slot: Starting) {
     let mut worker = match inner.spawn_worker(&BTreeMap::new(), inner.default_limits()) {
         Ok(w) => w,
         Err(_) => {
-            // Back off before the manager tries again, so a broken runtime is not hammered.
-            drop(slot);
+            // Back off before the manager tries again (it does not while this slot is held), so
+            // a broken runtime is not hammered.
             tokio::time::sleep(backoff).await;
+            drop(slot);
             return;
         }
     };
@@ -65,8 +66,8 @@ async fn warm_one(inner: Arc<Inner>, slot: Starting) {
             w.shutdown().await;
         }
     } else {
-        drop(slot);
         worker.shutdown().await;
         tokio::time::sleep(backoff).await;
+        drop(slot);
     }
 }

@@ -381,7 +381,19 @@ impl Worker {
     }
 
     pub fn is_alive(&mut self) -> bool {
-        self.exit_status.is_none() && matches!(self.child.try_wait(), Ok(None))
+        if self.exit_status.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                // Reaped just now: what is left of its group still holds the group id.
+                supervisor::kill_group(self.pid, libc::SIGKILL);
+                self.exit_status = Some(status);
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     /// Kills the process group and waits until everything the worker held is released: the
