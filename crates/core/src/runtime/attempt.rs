@@ -106,11 +106,11 @@ pub(super) async fn attempt(
             Ok(CallOutcome { output_json: output, metrics })
         }
         Err(CallError::Final(Error::Aborted { reason: Some(r), started, call: c })) => {
-            // The caller has its error already; this task, and with it the call's slot and its
-            // pool lease, ends only once the process is gone (after the grace period at most).
-            let reason = if r == "timeout" { CancelReason::Timeout } else { CancelReason::Abort };
-            worker.terminate(reason, Duration::from_millis(inner.config.kill_grace_ms)).await;
+            // The slot and the pool lease are free at once, as the caller was told; the process
+            // gets its grace period in the background (counted by `close()`).
             drop(lease);
+            let reason = if r == "timeout" { CancelReason::Timeout } else { CancelReason::Abort };
+            inner.tracker.spawn(worker.terminate(reason, Duration::from_millis(inner.config.kill_grace_ms)));
             Err(CallError::Final(Error::Aborted { call: c, reason: Some(r), started }))
         }
         // A tool that threw leaves a healthy process behind; anything the supervisor had to
