@@ -9,42 +9,13 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, type Runtime, type RuntimeConfigInput, type RuntimeType, sandboxCapabilities } from "tool-runtime";
 import { FIXTURES, RUNTIMES, makeRuntime, tempDir } from "./helpers";
+import { type Call, type Outcome, allowed, denied, nextExecId, withRuntime } from "./hostile-helpers";
 
-/** What every hostile tool returns. */
-interface Outcome {
-  ok: boolean;
-  code?: string | null;
-  message?: string;
-  data?: string | null;
-  [key: string]: unknown;
-}
-
-type Call = (tool: string, input?: unknown) => Promise<Outcome>;
 
 const LOADER = "/lib64/ld-linux-x86-64.so.2";
 const base = tempDir("tr-sandbox-files-");
 after(() => fs.rmSync(base, { recursive: true, force: true }));
 
-let execCounter = 0;
-
-/** Runs `fn` with a hostile runtime of `config`, closing it afterwards. */
-async function withRuntime(runtimeType: RuntimeType, config: RuntimeConfigInput, fn: (call: Call, rt: Runtime) => Promise<void>) {
-  const rt = await makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", ...config });
-  try {
-    await fn((tool, input = {}) => rt.executeTool(tool, `sbf-${++execCounter}`, input) as Promise<Outcome>, rt);
-  } finally {
-    await rt.close();
-  }
-}
-
-function denied(r: Outcome, codes: string[], what: string) {
-  assert.equal(r.ok, false, `${what}: the attempt succeeded: ${JSON.stringify(r)}`);
-  assert.ok(codes.includes(String(r.code)), `${what}: failed with ${r.code} (${r.message}); expected one of ${codes.join(", ")}`);
-}
-
-function allowed(r: Outcome, what: string) {
-  assert.equal(r.ok, true, `${what}: the allowed twin failed: ${JSON.stringify(r)}`);
-}
 
 
 /** A project root of its own: the hostile tools, a sibling module, a `.env` and a data file. */
@@ -65,7 +36,7 @@ function makeProject(): string {
 async function withRuntimeIn(root: string, runtimeType: RuntimeType, config: RuntimeConfigInput, fn: (call: Call, rt: Runtime) => Promise<void>) {
   const rt = await makeRuntime({ runtimeType, entrypointPath: "entry.mjs", ...config }, root);
   try {
-    await fn((tool, input = {}) => rt.executeTool(tool, `sbf-${++execCounter}`, input) as Promise<Outcome>, rt);
+    await fn((tool, input = {}) => rt.executeTool(tool, nextExecId(), input) as Promise<Outcome>, rt);
   } finally {
     await rt.close();
   }
@@ -88,7 +59,7 @@ for (const runtimeType of RUNTIMES) {
      * they must answer normally, with no trace of injected code.
      */
     async function attackAndCheck(permissions: string[], expectPrivate: boolean) {
-      const marker = `INJECTED-${process.pid}-${++execCounter}`;
+      const marker = `INJECTED-${process.pid}-${nextExecId()}`;
       const victims = [
         await makeRuntime({ runtimeType: other, entrypointPath: "hostile.mjs" }),
         await makeRuntime({ runtimeType: other, entrypointPath: "hostile.mjs", pool: { minIdle: 1 } }),
@@ -119,7 +90,7 @@ for (const runtimeType of RUNTIMES) {
         });
         for (const v of victims) {
           for (let i = 0; i < 2; i++) {
-            const out = await v.executeTool("injectedMarker", `victim-${++execCounter}`, {}, { SECRET: `secret-${i}` });
+            const out = await v.executeTool("injectedMarker", `victim-${nextExecId()}`, {}, { SECRET: `secret-${i}` });
             assert.deepEqual(out, { marker: null, secret: `secret-${i}` }, `${v.config.sandbox} victim ran injected code`);
           }
         }

@@ -364,21 +364,15 @@ mod tests {
     fn probe_in_child(plan: SeccompPlan, probe: unsafe fn() -> i32) -> i32 {
         let mut sb = ChildSandbox::new(None, 0, false, Some(plan), None);
         sb.prepare(ExecPointers { path: 1, argv: 2, envp: 3 }).unwrap();
-        // SAFETY: test-only fork; the child makes raw syscalls and _exits.
-        unsafe {
-            let pid = libc::fork();
-            assert!(pid >= 0);
-            if pid == 0 {
+        super::super::in_forked_child(&|| {
+            // SAFETY: in the forked child, which `enter` confines before the probe runs.
+            unsafe {
                 if sb.enter().is_err() {
-                    libc::_exit(100);
+                    return 100;
                 }
-                libc::_exit(probe());
+                probe()
             }
-            let mut status = 0;
-            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-            assert!(libc::WIFEXITED(status), "status {status:#x}");
-            libc::WEXITSTATUS(status)
-        }
+        })
     }
 
     unsafe fn socket_errno(domain: i32) -> i32 {

@@ -438,6 +438,24 @@ impl RuntimeSandbox {
     }
 }
 
+/// Runs `body` in a forked child and returns its result as the child's exit code (the sandbox
+/// tests confine the child, then probe).
+#[cfg(test)]
+pub(crate) fn in_forked_child(body: &dyn Fn() -> i32) -> i32 {
+    // SAFETY: test-only fork; the child runs `body` (raw syscalls) and _exits.
+    unsafe {
+        let pid = libc::fork();
+        assert!(pid >= 0);
+        if pid == 0 {
+            libc::_exit(body());
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        libc::WEXITSTATUS(status)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,21 +327,15 @@ mod tests {
 
     /// Forks, installs the filter alone and reports the probe's result as the exit code.
     fn probe_in_child(programs: &[BpfProgram], probe: &dyn Fn() -> i32) -> i32 {
-        // SAFETY: test-only fork; the child makes raw syscalls and _exits.
-        unsafe {
-            let pid = libc::fork();
-            assert!(pid >= 0);
-            if pid == 0 {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install(programs).is_err() {
-                    libc::_exit(100);
-                }
-                libc::_exit(probe());
+        super::super::in_forked_child(&|| {
+            // SAFETY: in the forked child: prctl and the filter's installation are syscalls.
+            let confined =
+                unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && install(programs).is_ok() };
+            if !confined {
+                return 100;
             }
-            let mut status = 0;
-            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-            assert!(libc::WIFEXITED(status), "status {status:#x}");
-            libc::WEXITSTATUS(status)
-        }
+            probe()
+        })
     }
 
     fn errno() -> i32 {
