@@ -117,7 +117,6 @@ pub struct TreeSample {
 
 pub fn sample_tree(root: i32) -> TreeSample {
     let mut s = TreeSample::default();
-    let page = page_size();
     let tick = sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap_or(100).max(1);
     let mut stack = vec![root];
     let mut seen = 0;
@@ -126,13 +125,9 @@ pub fn sample_tree(root: i32) -> TreeSample {
         if seen > 100_000 {
             break;
         }
-        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) {
-            if let Some(rss) = statm.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()) {
-                s.rss_bytes += rss * page;
-            }
-        } else {
-            continue;
-        }
+        // A process that is gone (no statm) has no children left to visit either.
+        let Some(rss) = process_rss_bytes(pid) else { continue };
+        s.rss_bytes += rss;
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
                 let f: Vec<&str> = rest.split_whitespace().collect();
