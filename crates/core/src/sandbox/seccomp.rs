@@ -239,6 +239,11 @@ fn other_processes() -> io::Result<Rules> {
     // for the shell that started it. Allowed without privilege where `dev.tty.legacy_tiocsti`
     // is 1.
     rules.insert(libc::SYS_ioctl, vec![arg_eq(1, TIOCSTI)?]);
+    // A lease is enforced on everyone: with one on a file its uid owns (any root-owned file
+    // under a root orchestrator, the project's own files), a tool stalls every other process's
+    // open of that file, the orchestrator's and other calls' included, for the kernel's
+    // lease-break time. Tools need advisory locks at most.
+    rules.insert(libc::SYS_fcntl, vec![arg_eq(1, libc::F_SETLEASE as u64)?]);
     // Frees the memory of a process being killed, found by pidfd with no permission check of
     // its own: nothing a tool needs, and it reaches other processes.
     rules.insert(libc::SYS_process_mrelease, vec![]);
@@ -545,6 +550,29 @@ mod tests {
             assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
             libc::WEXITSTATUS(status)
         }
+    }
+
+    /// The errno of taking a read lease on a file of ours (0 when it was taken).
+    fn take_lease(filtered: bool) -> i32 {
+        let file = std::env::temp_dir().join(format!("tr-seccomp-lease-{}-{filtered}", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let path = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
+        let progs = build(OPEN, NONE).unwrap();
+        let errno = probe_in_child(if filtered { &progs } else { &[] }, &|| {
+            // SAFETY: in the forked child: open and fcntl on a path that outlives the call.
+            unsafe {
+                let fd = libc::open(path.as_ptr(), libc::O_RDONLY);
+                sys_errno(libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) as libc::c_long)
+            }
+        });
+        std::fs::remove_file(&file).unwrap();
+        errno
+    }
+
+    #[test]
+    fn no_lease_is_taken_on_a_file() {
+        assert_eq!(take_lease(false), 0, "the unfiltered twin could not take a lease");
+        assert_eq!(take_lease(true), libc::EPERM);
     }
 
     #[test]
