@@ -169,6 +169,29 @@ for (const runtimeType of RUNTIMES) {
       assert.deepEqual(forged, []);
     });
 
+    it("metadata that cannot be used rejects the listing with the tool's name; calls still run", async () => {
+      for (const [entry, tool, why] of [
+        ["bad-convert.mjs", "opaque", /no JSON Schema converter/],
+        ["bad-schema.mjs", "broken", /not a usable JSON Schema/],
+      ] as const) {
+        const bad = await new RuntimeFactory(path.join(FIXTURES, "meta")).createRuntime({
+          ...testConfig(),
+          runtimeType: runtimeType as any,
+          runtimePath: null,
+          entrypointPath: entry,
+        });
+        try {
+          const e: any = await rejection(bad.listTools());
+          assert.equal(e.code, "ERR_ENTRYPOINT_FAILED", String(e && e.stack));
+          assert.match(e.message, new RegExp(`tool ${tool}: its inputSchema`));
+          assert.match(e.message, why);
+          assert.deepEqual(await bad.executeTool("fine", "bad-1"), {});
+        } finally {
+          await bad.close();
+        }
+      }
+    });
+
     it("a callback that throws does not break the call", async () => {
       const warnings: string[] = [];
       const onWarning = (w: Error) => warnings.push(w.message);
