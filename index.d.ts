@@ -107,6 +107,36 @@ export interface ExecuteOptions {
   cpuTimeLimitMs?: number;
   /** Resolve `{ result, metrics }` instead of the result alone. */
   metrics?: boolean;
+  /** Each line the tool writes to stdout or stderr, while it runs (all of them before the call settles). */
+  onLog?: (entry: LogEntry) => void;
+  /** Each `context.progress(...)` of the tool, while it runs. */
+  onProgress?: (p: ProgressUpdate) => void;
+}
+
+/** One line of a tool's output (`options.onLog`). */
+export interface LogEntry {
+  stream: "stdout" | "stderr";
+  line: string;
+  /** When the host read the line, in ms since the epoch. */
+  time: number;
+}
+
+/** A tool's `context.progress(progress, total?, message?)` (`options.onProgress`). */
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** A tool as `runtime.listTools()` describes it. */
+export interface ToolInfo {
+  id: string;
+  description?: string;
+  /** JSON Schema (draft 2020-12 unless the schema says otherwise). */
+  inputSchema?: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  /** MCP-style hints: title, readOnlyHint, destructiveHint, idempotentHint, openWorldHint. */
+  annotations?: Record<string, unknown>;
 }
 
 /** One connection a tool asked the egress proxy for (`--allow-net=HOSTS`). */
@@ -151,10 +181,31 @@ export interface ToolContext {
   toolExecId: string;
   /** Fires when the call is timed out or cancelled. */
   signal: AbortSignal;
+  /** Reports progress to the caller's `options.onProgress`. */
+  progress(progress: number, total?: number, message?: string): void;
 }
 
-/** The shape of a tool in an entrypoint. */
+/** The shape of a tool function in an entrypoint. */
 export type Tool<I = any, C = any, O = unknown> = (input: I, config: C | null, context: ToolContext) => O | Promise<O>;
+
+/**
+ * A schema a tool declares: a JSON Schema object, or a Standard Schema value (zod 4, valibot,
+ * arktype) that converts itself to JSON Schema.
+ */
+export type ToolSchema = Record<string, unknown> | { readonly "~standard": unknown };
+
+/** What a tool may say about itself. */
+export interface ToolMetadata {
+  description?: string;
+  inputSchema?: ToolSchema;
+  outputSchema?: ToolSchema;
+  annotations?: Record<string, unknown>;
+}
+
+/** A tool export as an object (the AI SDK's `tool()` shape). */
+export interface ToolDefinition<I = any, C = any, O = unknown> extends ToolMetadata {
+  execute: Tool<I, C, O>;
+}
 
 /** A tool's result: plain objects as returned, other JSON values as `{ value }`, `undefined` as `{}`. */
 export type ToolResult = Record<string, unknown>;
@@ -271,6 +322,13 @@ export declare class Runtime {
   ): Promise<Out>;
   /** The default per-call timeout in milliseconds. */
   getGlobalTimeout(): number;
+  /**
+   * The entrypoint's tools and what they say about themselves, sorted by id. The first listing
+   * loads the entrypoint in a sandboxed process, like a call; the answer is cached until a
+   * source file of the project changes. Once listed, calls are checked against `inputSchema`
+   * before any process starts.
+   */
+  listTools(): Promise<ToolInfo[]>;
   /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */
   close(): Promise<void>;
 }
@@ -382,8 +440,19 @@ export declare class ProcessError extends ToolRuntimeError {
   readonly maxProcesses?: number;
 }
 
+/** Where a value failed its schema (a JSON pointer, `""` for the value itself) and why. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
 export declare class ValidationError extends ToolRuntimeError {
-  readonly code: "ERR_INVALID_ARGUMENT";
+  readonly code: "ERR_INVALID_ARGUMENT" | "ERR_INVALID_INPUT" | "ERR_INVALID_OUTPUT";
+  /** For `ERR_INVALID_INPUT` and `ERR_INVALID_OUTPUT`: the call. */
+  readonly toolId?: string;
+  readonly toolExecId?: string;
+  /** Empty when there is nothing more precise to say than the message. */
+  readonly issues: ValidationIssue[];
 }
 
 export declare class ConfigError extends ToolRuntimeError {

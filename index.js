@@ -6,6 +6,7 @@
 const path = require("node:path");
 const binding = require("./binding.js");
 const errors = require("./lib/errors.js");
+const { liveEvents } = require("./lib/live.js");
 
 const { ToolRuntimeError, ToolExecutionError, TimeoutError, AbortError, ProcessError, ValidationError, ConfigError, fromNative } =
   errors;
@@ -188,6 +189,7 @@ class Runtime {
       });
     }
     const limits = callLimits(options);
+    const onEvent = liveEvents(options);
     const inputJson = toJson("input", input);
     const configJson = toJson("options.config", options ? options.config : undefined);
     const cleanEnv = checkEnv(env);
@@ -200,7 +202,7 @@ class Runtime {
     let running;
     try {
       if (signal) signal.addEventListener("abort", onAbort, { once: true });
-      running = this.#native.execute(callId, inputJson, configJson, cleanEnv, timeoutMs, limits);
+      running = this.#native.execute(callId, inputJson, configJson, cleanEnv, timeoutMs, limits, onEvent);
     } finally {
       if (running === undefined) this.#native.forgetCall(callId);
     }
@@ -218,12 +220,23 @@ class Runtime {
       const result = JSON.parse(outcome.output);
       return limits && limits.metrics ? { result, metrics: outcome.metrics } : result;
     } catch (e) {
-      throw new ToolExecutionError(`tool ${toolId} returned an invalid output: ${e && e.message}`, {
+      throw new ValidationError(`tool ${toolId} returned an invalid output: ${e && e.message}`, {
         code: "ERR_INVALID_OUTPUT",
         toolId,
         toolExecId,
+        issues: [],
       });
     }
+  }
+
+  /**
+   * The entrypoint's tools with their descriptions, JSON Schemas and annotations. The first
+   * listing loads the entrypoint in a sandboxed process like a call; the answer is cached
+   * until a source file of the project changes.
+   */
+  async listTools() {
+    const json = await nativeAsync(() => this.#native.listTools());
+    return JSON.parse(json);
   }
 
   /** Stops the runtime: aborts calls in flight and waits for their processes. Idempotent. */

@@ -86,7 +86,7 @@ for (const runtimeType of RUNTIMES) {
     it("rejects values JSON cannot carry with ERR_INVALID_OUTPUT", async () => {
       for (const tool of ["bigint", "cyclic"]) {
         await assert.rejects(rt.executeTool(tool, "io-1"), (e: any) => {
-          assert.ok(e instanceof ToolExecutionError, String(e));
+          assert.ok(e instanceof ValidationError, String(e));
           assert.equal(e.code, "ERR_INVALID_OUTPUT");
           assert.equal(e.toolId, tool);
           return true;

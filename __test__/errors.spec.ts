@@ -205,6 +205,13 @@ describe("the public types hold every field of the real objects", () => {
     } finally {
       delete process.env.TOOL_RUNTIME_PRETEND_MISSING;
     }
+    const described = await makeRuntime({ entrypointPath: "meta/tools.mjs" });
+    try {
+      await described.listTools();
+      await failure(described.executeTool("greet", "s-1", { name: 3 }), "input against inputSchema");
+    } finally {
+      await described.close();
+    }
     const broken = await makeRuntime({ entrypointPath: "throws-at-import.mjs" });
     try {
       await failure(broken.executeTool("anything", "ep-1"), "entrypoint throws");

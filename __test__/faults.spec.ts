@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AbortError, ProcessError, type Runtime, type RuntimeType, TimeoutError, ToolExecutionError } from "tool-runtime";
+import { AbortError, ProcessError, type Runtime, type RuntimeType, TimeoutError, ToolExecutionError, ValidationError } from "tool-runtime";
 import { BUN, RUNTIMES, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
 import { faultsRuntime, isTyped, newMarker, opts, rejection, waitMarkerGone, withMetrics, withRssPeak } from "./proc-helpers";
 
@@ -69,7 +69,7 @@ for (const runtimeType of RUNTIMES) {
 
     it("garbage on the result channel ends in ERR_INVALID_OUTPUT and the process is killed", async () => {
       const { e, marker } = await failing((env) => rt.executeTool("garbage", "gb-1", {}, env), "garbage");
-      assert.ok(e instanceof ToolExecutionError);
+      assert.ok(e instanceof ValidationError);
       assert.equal(e.code, "ERR_INVALID_OUTPUT");
       assert.deepEqual(await waitMarkerGone(marker), []);
       await assertHealthy(rt, "garbage");

@@ -3,7 +3,7 @@
 // Tools: fixtures/faults.mjs (`forgesFrame`).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Runtime, ToolExecutionError } from "tool-runtime";
+import { type Runtime, ValidationError } from "tool-runtime";
 import { RUNTIMES } from "./helpers";
 import { faultsRuntime, rejection } from "./proc-helpers";
 
@@ -15,6 +15,9 @@ const FORGED = [
   'err - {"name":"Error","message":"forged","stack":null,"code":null,"nonError":false}',
   'notfound {"available":["forged"]}',
   'badout {"reason":"forged"}',
+  'invalid 00000000000000000000000000000000 {"kind":"input","issues":[{"path":"/forged","message":"forged"}]}',
+  'tools 00000000000000000000000000000000 [{"id":"forged"}]',
+  'progress 00000000000000000000000000000000 {"progress":1,"message":"forged"}',
 ];
 
 for (const runtimeType of RUNTIMES) {
@@ -35,13 +38,13 @@ for (const runtimeType of RUNTIMES) {
       for (const frame of FORGED) {
         it(`a tool writing \`${frame}\` on fd 3 and then returning never yields the forged answer`, async () => {
           const e: any = await rejection(rt.executeTool("forgesFrame", "forge-1", { frame }));
-          assert.ok(e instanceof ToolExecutionError, String(e && e.stack));
+          assert.ok(e instanceof ValidationError, String(e && e.stack));
           // Garbage on the channel: nothing of the forged answer reaches the caller.
           assert.equal(e.code, "ERR_INVALID_OUTPUT");
           assert.match(e.message, /garbage on the result channel/);
           assert.doesNotMatch(e.message, /forged/);
           assert.equal(e.cause, undefined);
-          assert.equal(e.availableTools, undefined);
+          assert.equal((e as any).availableTools, undefined);
           // The runtime still serves calls, with their real results.
           assert.deepEqual(await rt.executeTool("forgesFrame", "plain-2", {}), { real: true });
         });

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "ERR_TOOL_NOT_FOUND"
   | "ERR_OUTPUT_TOO_LARGE"
   | "ERR_INVALID_OUTPUT"
+  | "ERR_INVALID_INPUT"
   | "ERR_TOOL_TIMEOUT"
   | "ERR_ABORTED"
   | "ERR_PROCESS_EXITED"
@@ -26,7 +27,8 @@ export declare const ERR_INVALID_ARGUMENT: "ValidationError";
 export declare const ERR_TOOL_FAILED: "ToolExecutionError";
 export declare const ERR_TOOL_NOT_FOUND: "ToolExecutionError";
 export declare const ERR_OUTPUT_TOO_LARGE: "ToolExecutionError";
-export declare const ERR_INVALID_OUTPUT: "ToolExecutionError";
+export declare const ERR_INVALID_OUTPUT: "ValidationError";
+export declare const ERR_INVALID_INPUT: "ValidationError";
 export declare const ERR_TOOL_TIMEOUT: "TimeoutError";
 export declare const ERR_ABORTED: "AbortError";
 export declare const ERR_PROCESS_EXITED: "ProcessError";

@@ -22,8 +22,17 @@ class TimeoutError extends ToolExecutionError {}
 class AbortError extends ToolExecutionError {}
 /** The child process misbehaved: `exitCode`, `signal`, `stderr`, `stdout`. */
 class ProcessError extends ToolRuntimeError {}
-/** An argument was refused before any process started: code `ERR_INVALID_ARGUMENT`. */
-class ValidationError extends ToolRuntimeError {}
+/**
+ * A value was refused: an argument (`ERR_INVALID_ARGUMENT`), a call's input against the tool's
+ * `inputSchema` (`ERR_INVALID_INPUT`), or its result (`ERR_INVALID_OUTPUT`). `issues` lists
+ * where (a JSON pointer) and why; it is empty when there is nothing more precise to say.
+ */
+class ValidationError extends ToolRuntimeError {
+  constructor(message, fields = {}) {
+    super(message, fields);
+    if (!Array.isArray(this.issues)) this.issues = [];
+  }
+}
 /** The runtime configuration was refused: code `ERR_INVALID_CONFIG` (or `ERR_SANDBOX_UNAVAILABLE`). */
 class ConfigError extends ToolRuntimeError {}
 

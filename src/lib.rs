@@ -10,11 +10,53 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 use tool_runtime_core::config::{self, ConfigPatch, RuntimeConfig, RuntimeType};
 use tool_runtime_core::locate::{self, RuntimeHints};
-use tool_runtime_core::{Admitted, CallOptions, Error as CoreError, RuntimeFactory};
+use tool_runtime_core::{Admitted, CallEvent, CallOptions, Error as CoreError, RuntimeFactory};
+
+/// The JS function that receives a call's live events (`lib/live.js` routes them to `onLog`
+/// and `onProgress`). It never throws: the JS side catches what the user's callbacks throw.
+type EventSink = ThreadsafeFunction<serde_json::Value, (), serde_json::Value, Status, false>;
+
+fn event_json(e: CallEvent) -> serde_json::Value {
+    match e {
+        CallEvent::Log { stream, line, time_ms } => {
+            serde_json::json!({ "kind": "log", "stream": stream.as_str(), "line": line, "time": time_ms })
+        }
+        CallEvent::Progress(p) => {
+            let mut v = serde_json::to_value(p).expect("serialises");
+            v["kind"] = "progress".into();
+            v
+        }
+    }
+}
+
+/// Delivers a call's events to JS in order, each one after the JS callback of the one before
+/// returned. Once `done` fires (the call is over) it delivers what is still queued and ends,
+/// so every line the call produced reaches JS before its promise settles.
+async fn forward_events(
+    sink: EventSink,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+    mut done: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            ev = rx.recv() => match ev {
+                Some(ev) => { let _ = sink.call_async(event_json(ev)).await; }
+                None => return,
+            },
+            _ = &mut done => break,
+        }
+    }
+    rx.close();
+    while let Some(ev) = rx.recv().await {
+        let _ = sink.call_async(event_json(ev)).await;
+    }
+}
 
 /// A core error as the value JS receives: napi throws (or rejects with) a JS value it holds a
 /// reference to as it is, so the error's fields arrive as an object, not as text.
@@ -247,6 +289,7 @@ impl BindingRuntime {
         env: Option<HashMap<String, String>>,
         timeout_ms: Option<f64>,
         limits: Option<BindingCallLimits>,
+        on_event: Option<EventSink>,
     ) -> Result<PromiseRaw<'env, BindingOutcome>> {
         let (token, admitted) = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
@@ -278,13 +321,28 @@ impl BindingRuntime {
                 memory_limit_mb: opt_ms("memoryLimitMb", limits.memory_limit_mb)?,
                 cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
                 metrics: limits.metrics.unwrap_or(false),
+                events: None,
             };
-            inner.run(admitted, opts).await
+            let Some(sink) = on_event else { return inner.run(admitted, opts).await };
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            let forwarder = tokio::spawn(forward_events(sink, rx, done_rx));
+            let r = inner.run(admitted, CallOptions { events: Some(tx), ..opts }).await;
+            let _ = done_tx.send(());
+            let _ = forwarder.await;
+            r
         };
         promise(js_env, call, |out| BindingOutcome {
             output: out.output_json,
             metrics: out.metrics.map(|m| serde_json::to_value(m).expect("serialises")),
         })
+    }
+
+    /// The entrypoint's tools and their metadata, as JSON text (see `Runtime::list_tools`).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn list_tools<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
+        let inner = self.inner.clone();
+        promise(env, async move { inner.list_tools().await }, |json| json)
     }
 
     #[napi]

@@ -28,6 +28,13 @@ pub struct ThrownError {
     pub non_error: bool,
 }
 
+/// One way a value failed its schema: where (a JSON pointer, `""` for the value itself) and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
 /// Identifies the call an error belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,6 +67,12 @@ pub enum Error {
 
     #[error("tool {} returned an invalid output: {reason}", call.tool_id)]
     InvalidOutput { call: CallId, reason: String },
+
+    #[error("tool {} refused its input: {}", call.tool_id, describe_issues(issues))]
+    InvalidInput { call: CallId, issues: Vec<Issue> },
+
+    #[error("tool {} returned an output that does not match its outputSchema: {}", call.tool_id, describe_issues(issues))]
+    OutputMismatch { call: CallId, issues: Vec<Issue> },
 
     #[error("tool {} hit its timeout of {timeout_ms} ms{}", call.tool_id, if *started { "" } else { " before it started (it waited in the queue)" })]
     Timeout { call: CallId, timeout_ms: u64, started: bool, exit: ExitInfo },
@@ -102,18 +115,22 @@ pub enum Error {
 /// built as. `lib/codes.js` and `lib/codes.d.ts` are generated from it (see the test
 /// `codes_files_are_generated_and_up_to_date`).
 macro_rules! codes {
-    ($($variant:ident => $code:literal, $class:literal;)*) => {
+    ($($variant:ident => $code:literal, $class:literal;)* $(#[also] $alias:ident => $acode:literal, $aclass:literal;)*) => {
         impl Error {
             /// The stable code JS callers branch on.
             pub fn code(&self) -> &'static str {
-                match self { $(Error::$variant { .. } => $code,)* }
+                match self { $(Error::$variant { .. } => $code,)* $(Error::$alias { .. } => $acode,)* }
             }
 
             /// The JS class the binding builds for this error.
             pub fn class(&self) -> &'static str {
-                match self { $(Error::$variant { .. } => $class,)* }
+                match self { $(Error::$variant { .. } => $class,)* $(Error::$alias { .. } => $aclass,)* }
             }
         }
+
+        /// Variants that share another variant's code (and must share its class).
+        #[cfg(test)]
+        const ALSO: &[(&str, &str)] = &[$(($acode, $aclass)),*];
 
         /// Every code and its JS class, in declaration order.
         pub const CODES: &[(&str, &str)] = &[$(($code, $class)),*];
@@ -126,7 +143,8 @@ codes! {
     ToolFailed => "ERR_TOOL_FAILED", "ToolExecutionError";
     ToolNotFound => "ERR_TOOL_NOT_FOUND", "ToolExecutionError";
     OutputTooLarge => "ERR_OUTPUT_TOO_LARGE", "ToolExecutionError";
-    InvalidOutput => "ERR_INVALID_OUTPUT", "ToolExecutionError";
+    InvalidOutput => "ERR_INVALID_OUTPUT", "ValidationError";
+    InvalidInput => "ERR_INVALID_INPUT", "ValidationError";
     Timeout => "ERR_TOOL_TIMEOUT", "TimeoutError";
     Aborted => "ERR_ABORTED", "AbortError";
     ProcessExited => "ERR_PROCESS_EXITED", "ProcessError";
@@ -139,6 +157,7 @@ codes! {
     QueueFull => "ERR_QUEUE_FULL", "ToolExecutionError";
     Closed => "ERR_RUNTIME_CLOSED", "ToolRuntimeError";
     Internal => "ERR_INTERNAL", "ToolRuntimeError";
+    #[also] OutputMismatch => "ERR_INVALID_OUTPUT", "ValidationError";
 }
 
 /// `lib/codes.js`: the code table for the JS layer.
@@ -168,6 +187,20 @@ pub fn codes_dts() -> String {
 
 const GENERATED_HEADER: &str =
     "// Generated from crates/core/src/error.rs by `UPDATE_CODES=1 cargo test -p tool-runtime-core codes`. Do not edit.\n";
+
+fn describe_issues(issues: &[Issue]) -> String {
+    let shown: Vec<String> = issues
+        .iter()
+        .take(5)
+        .map(|i| if i.path.is_empty() { i.message.clone() } else { format!("{}: {}", i.path, i.message) })
+        .collect();
+    let more = issues.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} (and {more} more)", shown.join("; "))
+    } else {
+        shown.join("; ")
+    }
+}
 
 fn list_or_none(v: &[String]) -> String {
     if v.is_empty() {
@@ -236,6 +269,8 @@ impl Error {
             | Error::ToolNotFound { call, .. }
             | Error::OutputTooLarge { call, .. }
             | Error::InvalidOutput { call, .. }
+            | Error::InvalidInput { call, .. }
+            | Error::OutputMismatch { call, .. }
             | Error::Timeout { call, .. }
             | Error::Aborted { call, .. }
             | Error::ProcessExited { call, .. }
@@ -267,6 +302,12 @@ impl Error {
                 if !denied_hosts.is_empty() {
                     obj.insert("deniedHosts".into(), json!(denied_hosts));
                 }
+            }
+            Error::InvalidInput { issues, .. } | Error::OutputMismatch { issues, .. } => {
+                obj.insert("issues".into(), json!(issues));
+            }
+            Error::InvalidOutput { .. } => {
+                obj.insert("issues".into(), json!([]));
             }
             Error::ToolNotFound { available, .. } => {
                 obj.insert("availableTools".into(), json!(available));
@@ -351,6 +392,25 @@ mod tests {
                 "lib/{name} is out of date: run UPDATE_CODES=1 cargo test -p tool-runtime-core codes"
             );
         }
+    }
+
+    #[test]
+    fn shared_codes_keep_one_class() {
+        for (code, class) in ALSO {
+            assert!(CODES.contains(&(code, class)), "{code} must appear in CODES with class {class}");
+        }
+    }
+
+    #[test]
+    fn validation_errors_carry_their_issues() {
+        let call = CallId { tool_id: "greet".into(), tool_exec_id: "x1".into() };
+        let issues = vec![Issue { path: "/name".into(), message: "must be a string".into() }];
+        let v = Error::InvalidInput { call: call.clone(), issues }.to_json();
+        assert_eq!(v["code"], "ERR_INVALID_INPUT");
+        assert_eq!(v["issues"][0]["path"], "/name");
+        assert!(v["message"].as_str().unwrap().contains("/name: must be a string"), "{v}");
+        let v = Error::OutputMismatch { call, issues: vec![] }.to_json();
+        assert_eq!(v["code"], "ERR_INVALID_OUTPUT");
     }
 
     #[test]

@@ -27,5 +27,6 @@ pub(crate) mod worker;
 
 pub use config::{ConfigPatch, RuntimeConfig, RuntimeType, SandboxMode};
 pub use error::{Error, ExitInfo, ThrownError};
+pub use protocol::Progress;
 pub use runtime::{Admitted, CallOptions, CallOutcome, Runtime, RuntimeFactory};
-pub use worker::CallMetrics;
+pub use worker::{CallEvent, CallEvents, CallMetrics, Stream};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::error::{Error, ThrownError};
+use crate::error::{Error, Issue, ThrownError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -44,6 +44,46 @@ pub enum Frame {
     },
     /// Answer to a warm-up ping.
     Pong,
+    /// The tools' metadata (`runtime.listTools()`): raw JSON text of an array.
+    Tools {
+        nonce: String,
+        raw: String,
+    },
+    /// A Standard Schema refused the call's input or the tool's output, inside the process.
+    Invalid {
+        nonce: String,
+        kind: Direction,
+        issues: Vec<Issue>,
+    },
+    /// `context.progress(...)` of the running call.
+    Progress {
+        nonce: String,
+        update: Progress,
+    },
+}
+
+/// Which side of a call a schema check refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+/// A progress report of a running call.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct Progress {
+    pub progress: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InvalidBody {
+    kind: Direction,
+    issues: Vec<Issue>,
 }
 
 #[derive(Deserialize)]
@@ -68,7 +108,10 @@ impl Frame {
             Frame::NotFound { nonce, .. }
             | Frame::Ok { nonce, .. }
             | Frame::Err { nonce, .. }
-            | Frame::BadOutput { nonce, .. } => Some(nonce),
+            | Frame::BadOutput { nonce, .. }
+            | Frame::Tools { nonce, .. }
+            | Frame::Invalid { nonce, .. }
+            | Frame::Progress { nonce, .. } => Some(nonce),
             _ => None,
         }
     }
@@ -106,6 +149,19 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame, String> {
             let (nonce, body) = answer();
             let reason = serde_json::from_str::<BadOutputBody>(body).map_err(|_| json(tag))?.reason;
             Frame::BadOutput { nonce, reason }
+        }
+        "tools" => {
+            let (nonce, body) = answer();
+            Frame::Tools { nonce, raw: body.to_string() }
+        }
+        "invalid" => {
+            let (nonce, body) = answer();
+            let b = serde_json::from_str::<InvalidBody>(body).map_err(|_| json(tag))?;
+            Frame::Invalid { nonce, kind: b.kind, issues: b.issues }
+        }
+        "progress" => {
+            let (nonce, body) = answer();
+            Frame::Progress { nonce, update: serde_json::from_str(body).map_err(|_| json(tag))? }
         }
         other => return Err(format!("unknown frame tag {:?}", truncate(other, 40))),
     })
@@ -154,6 +210,11 @@ pub fn encode_call(tool_id: &str, tool_exec_id: &str, nonce: &str, input: &RawVa
 /// A warm-up ping shaped like a call, so the harness exercises a call's path while idle.
 pub fn encode_ping() -> Vec<u8> {
     b"ping {\"toolId\":\"warm-up\",\"toolExecId\":\"warm-up\",\"input\":{\"a\":[1,\"b\"]},\"config\":null}\n".to_vec()
+}
+
+/// Asks the harness for the tools' metadata; it answers with a `tools` frame carrying `nonce`.
+pub fn encode_list(nonce: &str) -> Vec<u8> {
+    format!("list {}\n", serde_json::json!({ "nonce": nonce })).into_bytes()
 }
 
 pub fn encode_cancel(reason: &str) -> Vec<u8> {
@@ -263,6 +324,19 @@ mod tests {
         assert!(parse_frame(b"\xff\xfe").is_err());
         assert!(parse_frame(b"bogus {}").is_err());
         assert!(parse_frame(b"err {not json").is_err());
+    }
+
+    #[test]
+    fn metadata_frames_carry_their_nonce() {
+        let f = parse_frame(br#"tools n1 [{"id":"a"}]"#).unwrap();
+        assert_eq!(f, Frame::Tools { nonce: "n1".into(), raw: r#"[{"id":"a"}]"#.into() });
+        let f = parse_frame(br#"invalid n2 {"kind":"input","issues":[{"path":"/a","message":"m"}]}"#).unwrap();
+        assert_eq!(f.nonce(), Some("n2"));
+        assert!(matches!(f, Frame::Invalid { kind: Direction::Input, ref issues, .. } if issues[0].path == "/a"));
+        let f = parse_frame(br#"progress n3 {"progress":1,"total":4}"#).unwrap();
+        assert_eq!(f.nonce(), Some("n3"));
+        assert!(parse_frame(br#"progress n3 {"total":4}"#).is_err());
+        assert!(parse_frame(br#"invalid n2 {"kind":"sideways","issues":[]}"#).is_err());
     }
 
     #[test]

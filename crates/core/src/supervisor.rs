@@ -25,15 +25,20 @@ pub struct Tail {
     buf: std::collections::VecDeque<u8>,
     cap: usize,
     pub total: u64,
+    /// The current call's line-by-line listener (`onLog`), if it has one.
+    pub live: Option<crate::worker::LineSink>,
 }
 
 impl Tail {
     pub fn new(cap: usize) -> Self {
-        Tail { buf: Default::default(), cap, total: 0 }
+        Tail { buf: Default::default(), cap, total: 0, live: None }
     }
 
     fn push(&mut self, data: &[u8]) {
         self.total += data.len() as u64;
+        if let Some(live) = &mut self.live {
+            live.push(data);
+        }
         if self.cap == 0 {
             return;
         }

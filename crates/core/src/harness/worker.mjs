@@ -3,9 +3,10 @@
 // fd 3, so the tool's own stdout and stderr can never corrupt a result. One line per frame:
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
 // are enforced by the host, not by this file. The answers to a call ("ok", "err", "notfound",
-// "badout") are "<tag> <nonce> <json>\n" with the call frame's nonce, which stays in runCall's
+// "badout", "invalid", "progress", "tools") are "<tag> <nonce> <json>\n" with the call frame's nonce, which stays in runCall's
 // scope: the tool can write to fd 3 too, but cannot make the host take what it writes as an answer.
 import fs from "node:fs";
+import { checkStandard, describeTools, standardOf } from "./describe.mjs";
 
 const CHANNEL_FD = 3;
 const isBun = typeof globalThis.Bun !== "undefined";
@@ -120,6 +121,8 @@ function onFrame(line) {
       const name = reason === "timeout" ? "TimeoutError" : "AbortError";
       controller.abort(new DOMException(`the call was cancelled (${reason})`, name));
     }
+  } else if (tag === "list") {
+    listTools(body);
   } else if (tag === "ping") {
     warmUp(body);
   } else if (tag === "env") {
@@ -143,21 +146,32 @@ async function warmUp(body) {
 
 function collectTools(mod) {
   const tools = new Map();
+  const add = (name, value) => {
+    const tool = asTool(value);
+    if (tool) tools.set(name, tool);
+  };
   for (const name of Object.keys(mod)) {
     if (name === "default") continue;
-    if (typeof mod[name] === "function") tools.set(name, mod[name]);
+    add(name, mod[name]);
   }
   const def = mod.default;
   if (def !== null && typeof def === "object") {
     for (const name of Object.keys(def)) {
-      if (Object.prototype.hasOwnProperty.call(def, name) && typeof def[name] === "function") {
-        tools.set(name, def[name]);
-      }
+      if (Object.prototype.hasOwnProperty.call(def, name)) add(name, def[name]);
     }
   }
   return tools;
 }
 
+// A tool is a function (possibly carrying description/schemas as properties) or an object
+// `{ description?, inputSchema?, outputSchema?, annotations?, execute }` (the AI SDK's shape).
+function asTool(value) {
+  if (typeof value === "function") return { run: value, meta: value };
+  if (value !== null && typeof value === "object" && typeof value.execute === "function") {
+    return { run: (input, config, context) => value.execute(input, config, context), meta: value };
+  }
+  return null;
+}
 async function runCall({ toolId, toolExecId, nonce, input, config }) {
   const answer = (tag, payload) => send(tag, `${nonce} ${payload}`);
   calls += 1;
@@ -165,19 +179,51 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
   if (mod === null) return; // loaderr already sent
   const tools = toolsCache ?? (toolsCache = collectTools(mod));
   const tool = tools.get(toolId);
-  if (typeof tool !== "function") {
+  if (tool === undefined) {
     answer("notfound", stringify({ available: [...tools.keys()].sort() }));
     return;
   }
   controller = new AbortController();
-  const context = { toolId, toolExecId, signal: controller.signal };
+  // Progress frames carry this call's nonce; once the call is answered they stop, so a timer
+  // the tool leaves behind cannot report into a later call on the same worker.
+  let answered = false;
+  const progress = (progress, total, message) => {
+    if (answered || typeof progress !== "number" || !Number.isFinite(progress)) return;
+    const p = { progress };
+    if (typeof total === "number" && Number.isFinite(total)) p.total = total;
+    if (typeof message === "string") p.message = message;
+    answer("progress", stringify(p));
+  };
+  const context = { toolId, toolExecId, signal: controller.signal, progress };
   let value;
   try {
-    value = await tool(input, config ?? null, context);
+    const inputStd = standardOf(tool.meta.inputSchema);
+    if (inputStd) {
+      const checked = await checkStandard(inputStd, input);
+      if (checked.issues) {
+        answered = true;
+        answer("invalid", stringify({ kind: "input", issues: checked.issues }));
+        return;
+      }
+      input = checked.value;
+    }
+    value = await tool.run(input, config ?? null, context);
+    const outputStd = standardOf(tool.meta.outputSchema);
+    if (outputStd) {
+      const checked = await checkStandard(outputStd, value);
+      if (checked.issues) {
+        answered = true;
+        answer("invalid", stringify({ kind: "output", issues: checked.issues }));
+        return;
+      }
+      value = checked.value;
+    }
   } catch (err) {
+    answered = true;
     answer("err", stringify(describe(err)));
     return;
   }
+  answered = true;
   let json;
   try {
     json = value === undefined ? "" : stringify(value);
@@ -190,6 +236,26 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
     return;
   }
   answer("ok", json);
+}
+
+// `runtime.listTools()`: the tools' metadata, answered with the request's nonce.
+async function listTools(body) {
+  let nonce;
+  try {
+    nonce = parse(body).nonce;
+  } catch {}
+  if (typeof nonce !== "string") return;
+  const mod = await moduleReady;
+  if (mod === null) return; // loaderr already sent
+  const tools = toolsCache ?? (toolsCache = collectTools(mod));
+  let json;
+  try {
+    json = stringify(describeTools(tools));
+  } catch (err) {
+    send("err", `${nonce} ${stringify(describe(err))}`);
+    return;
+  }
+  send("tools", `${nonce} ${json}`);
 }
 
 function safeString(v) {

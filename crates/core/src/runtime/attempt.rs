@@ -27,6 +27,7 @@ pub(super) struct CallJob {
     pub state: Arc<CallState>,
     pub limits: Limits,
     pub want_metrics: bool,
+    pub events: Option<crate::worker::CallEvents>,
 }
 
 /// What the caller's side can see of a call that is still running.
@@ -93,8 +94,17 @@ pub(super) async fn attempt(
     };
     job.state.watch(&worker);
     worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm, &job.nonce);
+    worker.set_live(job.events.clone());
     worker.send(&job.frame);
-    match worker.run(call, &mut cancel_rx).await {
+    let ran = worker.run(call, &mut cancel_rx).await;
+    if job.events.is_some() {
+        // Lines printed just before the answer are still in the pipes: they belong to the call.
+        if ran.is_ok() {
+            worker.settle_output().await;
+        }
+        worker.set_live(None);
+    }
+    match ran {
         Ok(output) => {
             let metrics = if job.want_metrics {
                 worker.settle_output().await;
@@ -102,8 +112,9 @@ pub(super) async fn attempt(
             } else {
                 None
             };
+            let output_wrapped = worker.output_wrapped();
             finish(inner, worker, lease);
-            Ok(CallOutcome { output_json: output, metrics })
+            Ok(CallOutcome { output_json: output, metrics, output_wrapped })
         }
         Err(CallError::Final(Error::Aborted { reason: Some(r), started, call: c })) => {
             // The slot and the pool lease are free at once, as the caller was told; the process

@@ -8,6 +8,7 @@ mod child_env;
 mod pool;
 mod retry;
 mod tempdir;
+mod tools;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,8 @@ pub struct CallOptions {
     pub cpu_time_limit_ms: Option<u64>,
     /// Collect [`CallMetrics`].
     pub metrics: bool,
+    /// Receives the call's output lines and progress reports while it runs.
+    pub events: Option<crate::worker::CallEvents>,
 }
 
 /// What a successful call produced.
@@ -95,6 +98,8 @@ pub struct CallOutcome {
     pub output_json: String,
     /// Present when asked for with [`CallOptions::metrics`].
     pub metrics: Option<CallMetrics>,
+    /// The tool returned a non-object, which `output_json` carries as `{ "value": ... }`.
+    pub output_wrapped: bool,
 }
 
 /// A call that has its place in line: taken when the call was made, so calls are admitted in
@@ -131,6 +136,8 @@ pub(crate) struct Inner {
     pool: Option<Arc<Pool>>,
     /// The egress proxy's rules and resolver, when the policy lists hosts.
     egress: Option<EgressRules>,
+    /// The tools' metadata and compiled schemas (`listTools()`).
+    catalog: tools::Catalog,
 }
 
 impl Runtime {
@@ -194,6 +201,7 @@ impl Runtime {
                 dirs,
                 policy,
                 sandbox,
+                catalog: tools::Catalog::default(),
                 closed: AtomicBool::new(false),
                 close_token: CancellationToken::new(),
                 tracker: TaskTracker::new(),
@@ -289,6 +297,8 @@ impl Runtime {
         // One JSON value each: text that closes the value early would forge the call frame.
         let input = protocol::json_value("input", opts.input_json.unwrap_or_else(|| "{}".to_string()))?;
         let config = protocol::json_value("config", opts.config_json.unwrap_or_else(|| "null".to_string()))?;
+        // Refused here, before any process starts, when the listing knows the tool's schema.
+        inner.check_input(&call, input.get())?;
         let timeout_ms = opts.timeout_ms.unwrap_or(inner.config.tool_execution_timeout_ms);
         if timeout_ms == 0 {
             return Err(Error::invalid_argument("timeout must be greater than 0 ms"));
@@ -336,6 +346,7 @@ impl Runtime {
             state: state.clone(),
             limits,
             want_metrics: opts.metrics,
+            events: opts.events,
         };
         let task_inner = inner.clone();
         inner.tracker.spawn(async move {
@@ -344,6 +355,7 @@ impl Runtime {
             let r = retry::run_with_retries(&task_inner, &job, cancel_rx).await;
             let _ = result_tx.send(r);
         });
+        let output_call = call.clone();
         let outcome = tokio::select! {
             biased;
             r = result_rx => r.unwrap_or_else(|_| Err(Error::internal("the call task ended without a result"))),
@@ -365,6 +377,10 @@ impl Runtime {
                 Err(Error::Closed)
             }
         };
+        let outcome = outcome.and_then(|o| {
+            inner.check_output(&output_call, &o.output_json, o.output_wrapped)?;
+            Ok(o)
+        });
         outcome.map(|mut o| {
             if let Some(m) = &mut o.metrics {
                 m.queued_ms = (queued_ms * 100.0).round() / 100.0;

@@ -16,6 +16,8 @@ pub(super) enum Event {
     Loaded,
     Pong,
     Output(String),
+    /// The answer to a `list` frame: the tools' metadata as raw JSON text.
+    Tools(String),
     Fail(Error),
     Closed,
     Cancelled(CancelReason),
@@ -175,6 +177,7 @@ impl Worker {
                     }));
                 }
                 self.answered = true;
+                self.output_wrapped = !raw.trim_start().starts_with('{');
                 Event::Output(protocol::wrap_output(&raw))
             }
             Frame::Err { cause, .. } => {
@@ -184,6 +187,24 @@ impl Worker {
             Frame::BadOutput { reason, .. } => {
                 self.answered = true;
                 Event::Fail(Error::InvalidOutput { call: call.clone(), reason })
+            }
+            Frame::Tools { raw, .. } => {
+                self.answered = true;
+                Event::Tools(raw)
+            }
+            Frame::Invalid { kind, issues, .. } => {
+                self.answered = true;
+                let call = call.clone();
+                Event::Fail(match kind {
+                    protocol::Direction::Input => Error::InvalidInput { call, issues },
+                    protocol::Direction::Output => Error::OutputMismatch { call, issues },
+                })
+            }
+            Frame::Progress { update, .. } => {
+                if let Some(tx) = &self.events {
+                    let _ = tx.send(super::CallEvent::Progress(update));
+                }
+                return None;
             }
         })
     }

@@ -7,6 +7,7 @@
 //! the same in order and waits for it (what `close()` waits for).
 
 mod events;
+mod live;
 mod metrics;
 mod watchdog;
 mod writer;
@@ -24,6 +25,7 @@ use crate::limits::{self, CallGroup, Limits};
 use crate::protocol::{self, FrameReader};
 use crate::supervisor::{self, Capture, SpawnRequest};
 
+pub use live::{CallEvent, CallEvents, LineSink, Stream};
 pub use metrics::CallMetrics;
 use writer::FrameWriter;
 
@@ -136,6 +138,10 @@ pub(crate) struct Worker {
     /// The environment last sent to a warm worker, to skip resending it unchanged.
     last_env: Option<String>,
     warm: bool,
+    /// Where the current call's output lines and progress reports go, if anywhere.
+    events: Option<CallEvents>,
+    /// The last result was not an object (it reaches the caller as `{ "value": ... }`).
+    output_wrapped: bool,
 }
 
 impl Worker {
@@ -173,6 +179,8 @@ impl Worker {
             events_start: 0,
             last_env: None,
             warm: false,
+            events: None,
+            output_wrapped: false,
         };
         if let (Some(fd), Some((rules, resolver))) = (listener, spec.egress) {
             // A failure here drops `worker`, which kills the process just started.
@@ -242,6 +250,23 @@ impl Worker {
         self.started_flag = Some(started);
     }
 
+    pub fn output_wrapped(&self) -> bool {
+        self.output_wrapped
+    }
+
+    /// Sends the current call's output lines and progress reports to `events` (`None`: stop,
+    /// delivering any unfinished last line first).
+    pub fn set_live(&mut self, events: Option<CallEvents>) {
+        for (tail, stream) in [(&self.stdout.tail, Stream::Stdout), (&self.stderr.tail, Stream::Stderr)] {
+            let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(mut old) = t.live.take() {
+                old.flush();
+            }
+            t.live = events.clone().map(|tx| LineSink::new(stream, tx));
+        }
+        self.events = events;
+    }
+
     /// The tails of the child's stdout and stderr, shared with whoever wants a snapshot while
     /// the call runs (a timeout reports them).
     pub fn tails(&self) -> (supervisor::SharedTail, supervisor::SharedTail) {
@@ -277,7 +302,9 @@ impl Worker {
             match self.next_event(call, cancel, true).await {
                 Event::Loaded => {}
                 Event::Pong => return Ok(()),
-                Event::Output(_) => return Err(CallError::Final(Error::internal("a result arrived before any call"))),
+                Event::Output(_) | Event::Tools(_) => {
+                    return Err(CallError::Final(Error::internal("a result arrived before any call")))
+                }
                 Event::Fail(e) => return Err(CallError::Final(e)),
                 Event::Closed => return Err(self.closed_error(call).await),
                 Event::Cancelled(r) => {
@@ -300,7 +327,7 @@ impl Worker {
         use events::Event;
         match self.next_event(call, cancel, false).await {
             Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
-            Event::Output(o) => Ok(o),
+            Event::Output(o) | Event::Tools(o) => Ok(o),
             Event::Fail(e) => Err(CallError::Final(e)),
             Event::Closed => Err(self.closed_error(call).await),
             Event::Cancelled(r) => Err(CallError::Final(Error::Aborted {

@@ -1,0 +1,277 @@
+//! `listTools()`: the tools' metadata, read from the entrypoint in a sandboxed process like
+//! any call (the entrypoint is untrusted code), and cached with the schemas compiled, so a
+//! call's input can be checked against its `inputSchema` before any process starts.
+//!
+//! The cache holds while the project's source files are unchanged: a fingerprint of the path,
+//! size, mtime and inode of every source file under the project root (outside `node_modules`
+//! and hidden folders) and of the entrypoint, taken when the listing is made and compared when
+//! it is used.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use super::{Inner, Runtime};
+use crate::error::{CallId, Error, Issue, Result};
+use crate::protocol;
+use crate::worker::{CallError, CancelReason};
+
+/// Files looked at for the fingerprint, at most: a project folder holding more than this is
+/// fingerprinted by its first files in directory order.
+const MAX_FILES: usize = 20_000;
+const SOURCE_EXTENSIONS: [&str; 10] = ["ts", "mts", "cts", "tsx", "js", "mjs", "cjs", "jsx", "json", "node"];
+
+/// One tool's compiled schemas.
+pub(crate) struct ToolSchemas {
+    input: Option<jsonschema::Validator>,
+    output: Option<jsonschema::Validator>,
+}
+
+struct Listing {
+    /// The answer of `listTools()`, as JSON text.
+    json: String,
+    tools: HashMap<String, ToolSchemas>,
+    fingerprint: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Catalog {
+    current: Mutex<Option<Arc<Listing>>>,
+    /// One listing at a time: callers that arrive while one runs share its answer.
+    listing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolInfo {
+    id: String,
+    input_schema: Option<serde_json::Value>,
+    output_schema: Option<serde_json::Value>,
+}
+
+impl Runtime {
+    /// The tools of the entrypoint with their metadata, as JSON text of an array
+    /// (`[{ id, description?, inputSchema?, outputSchema?, annotations? }]`).
+    pub async fn list_tools(&self) -> Result<String> {
+        let inner = &self.inner;
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let _one = inner.catalog.listing.lock().await;
+        if let Some(l) = inner.fresh_listing() {
+            return Ok(l.json.clone());
+        }
+        let fingerprint = fingerprint(&inner.project_root, &inner.entrypoint);
+        let json = list_in_process(inner).await?;
+        let listing = compile(json, fingerprint)?;
+        let out = listing.json.clone();
+        *inner.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(listing));
+        Ok(out)
+    }
+}
+
+impl Inner {
+    /// The cached listing while the project's files are unchanged.
+    fn fresh_listing(&self) -> Option<Arc<Listing>> {
+        let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
+        (current.fingerprint == fingerprint(&self.project_root, &self.entrypoint)).then_some(current)
+    }
+
+    /// Checks a call's input against the tool's `inputSchema` when a fresh listing knows it.
+    pub(crate) fn check_input(&self, call: &CallId, input: &str) -> Result<()> {
+        let Some(listing) = self.fresh_listing() else { return Ok(()) };
+        let Some(validator) = listing.tools.get(&call.tool_id).and_then(|t| t.input.as_ref()) else { return Ok(()) };
+        let value: serde_json::Value =
+            serde_json::from_str(input).map_err(|e| Error::invalid_argument(format!("input is not JSON: {e}")))?;
+        let issues = issues(validator, &value);
+        if issues.is_empty() {
+            return Ok(());
+        }
+        Err(Error::InvalidInput { call: call.clone(), issues })
+    }
+
+    /// Checks a tool's result (`wrapped`: a non-object the caller receives as `{ value }`)
+    /// against its `outputSchema` when a fresh listing knows it.
+    pub(crate) fn check_output(&self, call: &CallId, output: &str, wrapped: bool) -> Result<()> {
+        let Some(listing) = self.fresh_listing() else { return Ok(()) };
+        let Some(validator) = listing.tools.get(&call.tool_id).and_then(|t| t.output.as_ref()) else { return Ok(()) };
+        let mut value: serde_json::Value = serde_json::from_str(output)
+            .map_err(|e| Error::InvalidOutput { call: call.clone(), reason: format!("not JSON: {e}") })?;
+        if wrapped {
+            value = value.get_mut("value").map(std::mem::take).unwrap_or(serde_json::Value::Null);
+        }
+        let issues = issues(validator, &value);
+        if issues.is_empty() {
+            return Ok(());
+        }
+        Err(Error::OutputMismatch { call: call.clone(), issues })
+    }
+}
+
+fn issues(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<Issue> {
+    validator
+        .iter_errors(value)
+        .map(|e| Issue { path: e.instance_path().to_string(), message: e.to_string() })
+        .collect()
+}
+
+/// Runs the entrypoint in a sandboxed process, as a call would, and asks the harness for the
+/// metadata. Admitted like a call (it waits for a slot) and bounded by the runtime's timeout.
+async fn list_in_process(inner: &Arc<Inner>) -> Result<String> {
+    let call = CallId { tool_id: "listTools".into(), tool_exec_id: crate::ids::new_id() };
+    let timeout_ms = inner.config.tool_execution_timeout_ms;
+    let ticket = inner
+        .admission
+        .admit()
+        .map_err(|full| Error::QueueFull { call: call.clone(), max_queue: full.max_queue as u64 })?;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+    let timeout = || Error::Timeout { call: call.clone(), timeout_ms, started: false, exit: Default::default() };
+    let _permit = tokio::select! {
+        p = ticket.ready() => p,
+        _ = tokio::time::sleep_until(deadline) => return Err(timeout()),
+        _ = inner.close_token.cancelled() => return Err(Error::Closed),
+    };
+    if !inner.entrypoint.is_file() {
+        return Err(Error::EntrypointFailed {
+            call,
+            entrypoint: inner.entrypoint.display().to_string(),
+            message: format!("cannot find the entrypoint {}", inner.entrypoint.display()),
+            stack: None,
+            exit: Default::default(),
+        });
+    }
+    let mut worker = match inner.spawn_worker(&Default::default(), inner.default_limits()) {
+        Ok(w) => w,
+        Err(CallError::Final(e)) => return Err(e),
+        Err(CallError::Start(_)) => return Err(Error::internal("the listing process could not start")),
+    };
+    let nonce = protocol::new_nonce();
+    worker.begin_call(Arc::new(AtomicBool::new(false)), false, false, &nonce);
+    worker.send(&protocol::encode_list(&nonce));
+    let (_cancel_tx, mut cancel_rx) = watch::channel(None::<CancelReason>);
+    let outcome = tokio::select! {
+        r = worker.run(&call, &mut cancel_rx) => r,
+        _ = tokio::time::sleep_until(deadline) => Err(CallError::Final(timeout())),
+        _ = inner.close_token.cancelled() => Err(CallError::Final(Error::Closed)),
+    };
+    inner.tracker.spawn(worker.shutdown());
+    match outcome {
+        Ok(json) => Ok(json),
+        Err(CallError::Final(e)) => Err(e),
+        Err(CallError::Start(_)) => Err(Error::internal("the listing process exited before it started")),
+    }
+}
+
+/// Parses the harness's answer and compiles each schema; a schema the validator refuses is an
+/// error naming the tool.
+fn compile(json: String, fingerprint: u64) -> Result<Listing> {
+    let infos: Vec<ToolInfo> = serde_json::from_str(&json)
+        .map_err(|e| Error::internal(format!("the tool listing is not what the harness sends: {e}")))?;
+    let mut tools = HashMap::new();
+    for info in infos {
+        let compile_one = |field: &str, schema: &Option<serde_json::Value>| {
+            schema
+                .as_ref()
+                .map(|s| {
+                    jsonschema::validator_for(s).map_err(|e| {
+                        Error::invalid_argument(format!(
+                            "tool {}: its {field} is not a usable JSON Schema: {e}",
+                            info.id
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let schemas = ToolSchemas {
+            input: compile_one("inputSchema", &info.input_schema)?,
+            output: compile_one("outputSchema", &info.output_schema)?,
+        };
+        tools.insert(info.id.clone(), schemas);
+    }
+    Ok(Listing { json, tools, fingerprint })
+}
+
+/// A hash of what identifies the project's source files as they are now.
+fn fingerprint(root: &Path, entrypoint: &Path) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stat_into(entrypoint, &mut h);
+    let mut seen = 0usize;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            if seen >= MAX_FILES {
+                return h.finish();
+            }
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "node_modules" {
+                    stack.push(entry.path());
+                }
+            } else if Path::new(&*name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SOURCE_EXTENSIONS.contains(&e))
+            {
+                seen += 1;
+                stat_into(&entry.path(), &mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+fn stat_into(path: &Path, h: &mut impl Hasher) {
+    path.hash(h);
+    if let Ok(m) = std::fs::metadata(path) {
+        (m.len(), m.mtime(), m.mtime_nsec(), m.ino()).hash(h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_source_file_changes_the_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = dir.path().join("tools.ts");
+        std::fs::write(&entry, "export const a = 1;").unwrap();
+        std::fs::create_dir(dir.path().join("lib")).unwrap();
+        std::fs::write(dir.path().join("lib/dep.ts"), "export const b = 1;").unwrap();
+        let before = fingerprint(dir.path(), &entry);
+        assert_eq!(before, fingerprint(dir.path(), &entry));
+        std::fs::write(dir.path().join("lib/dep.ts"), "export const b = 22;").unwrap();
+        let after = fingerprint(dir.path(), &entry);
+        assert_ne!(before, after);
+        // Files that are not sources, and node_modules, leave it alone.
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        std::fs::create_dir(dir.path().join("node_modules")).unwrap();
+        std::fs::write(dir.path().join("node_modules/x.js"), "x").unwrap();
+        assert_eq!(after, fingerprint(dir.path(), &entry));
+    }
+
+    #[test]
+    fn issues_are_json_pointers() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": { "user": { "type": "object", "properties": { "a/b": { "type": "string" } } } },
+            "required": ["user"]
+        });
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let found = issues(&v, &serde_json::json!({ "user": { "a/b": 3 } }));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, "/user/a~1b");
+        assert!(issues(&v, &serde_json::json!({ "user": {} })).is_empty());
+        assert_eq!(issues(&v, &serde_json::json!({})).len(), 1);
+    }
+}
