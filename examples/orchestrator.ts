@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   console.log(`sandbox: ${runtime.sandbox.mode}, network enforced by ${runtime.sandbox.net.enforcedBy.join(" + ") || "nothing"}`);
 
   try {
+    // What a model is told about the tools: descriptions and JSON Schemas from tools.ts.
+    for (const tool of await runtime.listTools()) console.log(`tool ${tool.id.padEnd(10)} ${tool.description ?? ""}`);
     console.log("greet      ->", await runtime.executeTool("greet", newId(), { name: "Ada" }));
     console.log("wordCount  ->", await runtime.executeTool("wordCount", newId(), { text: "tools run in their own process" }));
     console.log("text/upper ->", await runtime.executeTool("text/upper", newId(), { text: "default export" }));

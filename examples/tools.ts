@@ -1,26 +1,61 @@
 // Tools an AI agent can call. Every named export (and every own property of a default-exported
-// object) is a tool: `tool(input, config, context)`.
+// object) is a tool: a function `tool(input, config, context)`, or an object with `execute` and
+// the metadata `runtime.listTools()` reports (description, JSON Schemas, MCP-style annotations).
 import type { ToolContext } from "tool-runtime";
 
 export function greet(input: { name: string }): { message: string } {
   return { message: `Hello, ${input.name}!` };
 }
+greet.description = "Greets someone by name.";
+greet.inputSchema = {
+  type: "object",
+  properties: { name: { type: "string", description: "Who to greet" } },
+  required: ["name"],
+  additionalProperties: false,
+};
+greet.outputSchema = { type: "object", properties: { message: { type: "string" } }, required: ["message"] };
+greet.annotations = { title: "Greet", readOnlyHint: true, openWorldHint: false };
 
-export async function wordCount(input: { text: string }): Promise<{ words: number; chars: number }> {
-  const words = input.text.split(/\s+/).filter(Boolean).length;
-  return { words, chars: input.text.length };
-}
+export const wordCount = {
+  description: "Counts the words and characters of a text.",
+  inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+  outputSchema: {
+    type: "object",
+    properties: { words: { type: "integer" }, chars: { type: "integer" } },
+    required: ["words", "chars"],
+  },
+  annotations: { title: "Word count", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async execute(input: { text: string }): Promise<{ words: number; chars: number }> {
+    const words = input.text.split(/\s+/).filter(Boolean).length;
+    return { words, chars: input.text.length };
+  },
+};
 
-/** A slow tool that honours cancellation through `context.signal`. */
-export function slow(input: { ms: number }, _config: unknown, context: ToolContext): Promise<{ done: boolean }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve({ done: true }), input.ms);
-    context.signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(context.signal.reason);
+/** A slow tool that reports progress and honours cancellation through `context.signal`. */
+export const slow = {
+  description: "Waits for the given time, reporting progress every 100 ms; stops when cancelled.",
+  inputSchema: {
+    type: "object",
+    properties: { ms: { type: "integer", minimum: 0, description: "How long to wait, in ms" } },
+    required: ["ms"],
+  },
+  annotations: { title: "Slow", readOnlyHint: true, openWorldHint: false },
+  execute(input: { ms: number }, _config: unknown, context: ToolContext): Promise<{ done: boolean }> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const ticker = setInterval(() => context.progress(Math.min(Date.now() - started, input.ms), input.ms), 100);
+      const timer = setTimeout(() => {
+        clearInterval(ticker);
+        resolve({ done: true });
+      }, input.ms);
+      context.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        clearInterval(ticker);
+        reject(context.signal.reason);
+      });
     });
-  });
-}
+  },
+};
 
 /** Tries to read a file; the default policy allows reads, so this works for readable files. */
 export async function readFile(input: { path: string }): Promise<{ bytes: number }> {
@@ -28,13 +63,23 @@ export async function readFile(input: { path: string }): Promise<{ bytes: number
   const data = await fs.readFile(input.path);
   return { bytes: data.length };
 }
+readFile.description = "Reads a file and returns its size in bytes.";
+readFile.inputSchema = { type: "object", properties: { path: { type: "string" } }, required: ["path"] };
+readFile.annotations = { title: "Read file", readOnlyHint: true, openWorldHint: false };
 
 /** Tries to reach the network; denied by the default policy. */
 export async function fetchUrl(input: { url: string }): Promise<{ status: number }> {
   const res = await fetch(input.url);
   return { status: res.status };
 }
+fetchUrl.description = "Fetches a URL and returns the HTTP status (the default policy denies the network).";
+fetchUrl.inputSchema = { type: "object", properties: { url: { type: "string", format: "uri" } }, required: ["url"] };
+fetchUrl.annotations = { title: "Fetch URL", readOnlyHint: true, openWorldHint: true };
+
+const upper = (input: { text: string }) => input.text.toUpperCase();
+upper.description = "Upper-cases a text.";
+upper.inputSchema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
 
 export default {
-  "text/upper": (input: { text: string }) => input.text.toUpperCase(),
+  "text/upper": upper,
 };
