@@ -40,6 +40,23 @@ describe("tool-runtime --help", () => {
   }
 });
 
+describe("tool-runtime list", () => {
+  it("prints each tool's id and description", async () => {
+    const r = await cli(["list", "--root", EXAMPLES]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^greet +Greets someone by name\.$/m);
+    assert.match(r.stdout, /^text\/upper +Upper-cases a text\.$/m);
+  });
+
+  it("--json prints the full metadata", async () => {
+    const r = await cli(["list", "--root", EXAMPLES, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const greet = JSON.parse(r.stdout).find((t: { id: string }) => t.id === "greet");
+    assert.deepEqual(greet.inputSchema.required, ["name"]);
+    assert.equal(greet.annotations.readOnlyHint, true);
+  });
+});
+
 describe("tool-runtime run", () => {
   it("prints the result on stdout and exits 0", async () => {
     const r = await cli(["run", "greet", "--root", EXAMPLES, "--input", '{"name":"Ada"}']);
@@ -86,6 +103,7 @@ describe("tool-runtime run", () => {
       [["run", "greet", ...fixtures, "--env", "NOVALUE"], /--env NOVALUE: expected NAME=VALUE/],
       [["run", ...fixtures], /run takes one tool id/],
       [["run", "greet", ...fixtures, "--runtime", "deno"], /--runtime must be bun or node/],
+      [["run", "greet", "--root", EXAMPLES, "--input", '{"name":42}'], /ERR_INVALID_INPUT[^]*\/name/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);

@@ -41,7 +41,10 @@ function describe(t) {
 function errorText(e) {
   const lines = [`${e.code}: ${e.message}`];
   if (e.cause && e.cause.message && !e.message.includes(e.cause.message)) lines.push(`cause: ${e.cause.name}: ${e.cause.message}`);
-  for (const issue of Array.isArray(e.issues) ? e.issues : []) lines.push(`${issue.path || "/"}: ${issue.message}`);
+  for (const issue of Array.isArray(e.issues) ? e.issues : []) {
+    const line = `${issue.path || "/"}: ${issue.message}`;
+    if (!e.message.includes(issue.message)) lines.push(line);
+  }
   return lines.join("\n");
 }
 

@@ -80,7 +80,10 @@ function reportError(e, json) {
   } else {
     const lines = [`tool-runtime: ${e && e.code ? `${e.code}: ` : ""}${e && e.message ? e.message : String(e)}`];
     if (e && e.cause instanceof Error && !e.message.includes(e.cause.message)) lines.push(`  cause: ${e.cause.name}: ${e.cause.message}`);
-    for (const issue of (e && Array.isArray(e.issues) && e.issues) || []) lines.push(`  ${issue.path || "/"}: ${issue.message}`);
+    for (const issue of (e && Array.isArray(e.issues) && e.issues) || []) {
+      const line = `${issue.path || "/"}: ${issue.message}`;
+      if (!e.message.includes(issue.message)) lines.push(`  ${line}`);
+    }
     if (e && e.missing) lines.push(`  missing: ${[].concat(e.missing).join(", ")}`);
     if (e && typeof e.stderr === "string" && e.stderr.trim()) lines.push(`  stderr:\n${e.stderr.trimEnd().replace(/^/gm, "    ")}`);
     if (e && e.code === "ERR_USAGE") lines.push("Run with --help for usage.");
@@ -121,9 +124,12 @@ async function run(argv) {
   const env = envArgs(values.env);
   const timeout = msArg("--timeout", values.timeout);
   const [toolId] = positionals;
-  const result = await withRuntime(parsed, (runtime) =>
-    timeout === undefined ? runtime.executeTool(toolId, newId(), input, env) : runtime.executeToolWithTimeout(toolId, newId(), input, env, timeout),
-  );
+  const result = await withRuntime(parsed, async (runtime) => {
+    // Listing first is what makes the runtime check the input against the tool's schema
+    // before the call's process starts.
+    await runtime.listTools();
+    return timeout === undefined ? runtime.executeTool(toolId, newId(), input, env) : runtime.executeToolWithTimeout(toolId, newId(), input, env, timeout);
+  });
   process.stdout.write(`${values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
   return 0;
 }
