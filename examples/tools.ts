@@ -57,6 +57,25 @@ export const slow = {
   },
 };
 
+/** Logs each step and reports progress while it counts down. */
+export const countdown = {
+  description: "Counts down from a number, logging each step and reporting progress.",
+  inputSchema: {
+    type: "object",
+    properties: { from: { type: "integer", minimum: 1, maximum: 100 }, stepMs: { type: "integer", minimum: 0 } },
+    required: ["from"],
+  },
+  annotations: { title: "Countdown", readOnlyHint: true, openWorldHint: false },
+  async execute(input: { from: number; stepMs?: number }, _config: unknown, context: ToolContext): Promise<{ liftoff: boolean }> {
+    for (let i = input.from; i > 0; i--) {
+      console.log(`${i}...`);
+      context.progress(input.from - i + 1, input.from, `${i} left`);
+      await new Promise((r) => setTimeout(r, input.stepMs ?? 50));
+    }
+    return { liftoff: true };
+  },
+};
+
 /** Tries to read a file; the default policy allows reads, so this works for readable files. */
 export async function readFile(input: { path: string }): Promise<{ bytes: number }> {
   const fs = await import("node:fs/promises");

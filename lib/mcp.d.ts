@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { ExecuteOptions, Runtime, ToolInfo } from "../index.js";
+
+/** Which tools to expose: ids, or a predicate on the listed tool. Default: all. */
+export interface ToolSelection {
+  include?: string[] | ((tool: ToolInfo) => boolean);
+  exclude?: string[] | ((tool: ToolInfo) => boolean);
+}
+
+export type CallHooks = Pick<ExecuteOptions, "onLog" | "onProgress">;
+
+export interface McpServerOptions extends ToolSelection {
+  /** Server name and version announced to clients (default `tool-runtime` and this package's version). */
+  name?: string;
+  version?: string;
+  /** The env of every call, or a function giving each tool its own. */
+  env?: Record<string, string> | ((toolId: string) => Record<string, string> | undefined);
+  /** Reaches every tool as its second argument. */
+  config?: unknown;
+  /** A deadline per call, instead of the runtime's `toolExecutionTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** A low-level MCP `Server` serving the runtime's tools; connect it to a transport. One per connection. */
+export declare function createMcpServer(runtime: Runtime, options?: McpServerOptions): Server;
+/** Serves the runtime's tools over this process's stdin and stdout. */
+export declare function serveStdio(runtime: Runtime, options?: McpServerOptions): Promise<Server>;
+
+export interface McpHttpHandler {
+  (req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void>;
+  /** Ends every open session. */
+  close(): Promise<void>;
+}
+/** A Streamable HTTP handler for `http.createServer` or express, one MCP server per session. */
+export declare function createMcpHttpHandler(runtime: Runtime, options?: McpServerOptions): McpHttpHandler;
+
+/** The MCP name of a tool id: `/` becomes `__`; throws `ERR_INVALID_ARGUMENT` for an id without one. */
+export declare function toolName(id: string): string;
+/** The tool id an MCP name stands for, or null. */
+export declare function toolIdFromName(name: string): string | null;
