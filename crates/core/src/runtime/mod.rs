@@ -147,8 +147,12 @@ impl Runtime {
         }
         let entrypoint = crate::policy::canonical_or_absolute(&project_root, Path::new(&config.entrypoint_path));
         let program = locate::locate_runtime(config.runtime_type, config.runtime_path.as_deref(), hints)?;
-        let node_version =
-            (config.runtime_type == RuntimeType::Node).then(|| locate::node_version(&program, hints)).flatten();
+        // Asked only when it matters (it may start the binary once): for the permission flag's
+        // spelling and for how TypeScript runs.
+        let needs_version = config.sandbox != crate::config::SandboxMode::Off || is_typescript(&entrypoint);
+        let node_version = (config.runtime_type == RuntimeType::Node && needs_version)
+            .then(|| locate::node_version(&program, hints))
+            .flatten();
         let typescript = match node_version {
             Some(v) => TypeScript::plan(&entrypoint, v, hints.amaro_path.as_deref()).map_err(Error::invalid_config)?,
             None if config.runtime_type == RuntimeType::Node && is_typescript(&entrypoint) => {
