@@ -23,7 +23,14 @@ function runtimeHints() {
   } catch {
     bunPath = undefined;
   }
-  return { bunPath, nodePath: process.execPath, nodeVersion: process.versions.node };
+  let amaroPath;
+  try {
+    // amaro exports no ./package.json: its main file is dist/index.js.
+    amaroPath = path.dirname(path.dirname(require.resolve("amaro")));
+  } catch {
+    amaroPath = undefined;
+  }
+  return { bunPath, nodePath: process.execPath, nodeVersion: process.versions.node, amaroPath };
 }
 
 function native(fn) {

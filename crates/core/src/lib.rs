@@ -17,6 +17,7 @@ pub(crate) mod harness;
 pub mod ids;
 pub mod limits;
 pub mod locate;
+pub mod nodever;
 pub mod policy;
 pub(crate) mod protocol;
 pub(crate) mod runtime;
