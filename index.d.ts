@@ -56,6 +56,10 @@ export interface RuntimeConfig {
   pool: PoolConfig | null;
   /** Fixed name resolution for the egress proxy (`--allow-net=HOSTS`): `{ "api.internal": ["10.0.0.5"] }`. */
   netHosts: Record<string, string[]>;
+  /** Host function calls one tool call may have running at once (default 64); the tool's further calls wait. */
+  maxHostCallsInFlight: number;
+  /** Host function calls one tool call may make in all (default 10 000); more reject with `ERR_HOST_CALL_LIMIT`. */
+  maxHostCalls: number;
 }
 
 export interface PoolConfig {
@@ -94,7 +98,48 @@ export type RuntimeConfigInput = Partial<
     | boolean
     | null
     | (Partial<Omit<PoolConfig, "reuse">> & { reuse?: Partial<ReuseConfig> | null });
+  /** Functions every call's tool may call as `context.host.name(args)`; they run in this process. */
+  hostFunctions?: HostFunctions;
+  /** Include a host function's stack trace in the error the tool sees (`hostStack`). Default false. */
+  hostErrorStack?: boolean;
 };
+
+/** What a host function receives besides its arguments. */
+export interface HostContext {
+  /** The tool call that made this host call. */
+  toolId: string;
+  toolExecId: string;
+  /** Fires when the tool call ends, however it ends (result, error, deadline, abort, crash). */
+  signal: AbortSignal;
+}
+
+/**
+ * A function the sandboxed code can call back. It runs in the orchestrator with all its
+ * rights: `args` come from untrusted code, validate them. Arguments and result are JSON.
+ */
+export type HostFunction<A = any, R = unknown> = (args: A, ctx: HostContext) => R | Promise<R>;
+export type HostFunctions = Record<string, HostFunction>;
+
+/**
+ * `context.host` inside a tool: each given function as `name(args) → Promise<result>`. A host
+ * function that throws rejects with an Error carrying its `name`, `message` and `code`; a name
+ * not given to the call rejects with code `ERR_HOST_FUNCTION_NOT_FOUND`.
+ */
+export type HostProxy = Record<string, (args?: unknown) => Promise<any>>;
+
+/** Options of `runtime.executeCode`. */
+export interface ExecuteCodeOptions extends ExecuteOptions {
+  /** In scope as `input` (default `{}`). */
+  input?: unknown;
+  /** The call's environment variables. */
+  env?: Record<string, string> | null;
+  /** The call's deadline (default `toolExecutionTimeoutMs`). */
+  timeoutMs?: number;
+  /** `"ts"` runs on bun only. Default `"js"`. */
+  language?: "js" | "ts";
+  /** The call's id (default: a new one). */
+  toolExecId?: string;
+}
 
 export interface ExecuteOptions {
   /** Aborting rejects the call with `AbortError` and kills its processes. */
@@ -107,6 +152,8 @@ export interface ExecuteOptions {
   cpuTimeLimitMs?: number;
   /** Resolve `{ result, metrics }` instead of the result alone. */
   metrics?: boolean;
+  /** Host functions of this call, over the runtime's (`hostFunctions` of `createRuntime`). */
+  hostFunctions?: HostFunctions;
 }
 
 /** One connection a tool asked the egress proxy for (`--allow-net=HOSTS`). */
@@ -138,6 +185,17 @@ export interface CallMetrics {
   warm: boolean;
   /** Connections through the egress proxy; null without a host allowlist. */
   network: NetEvent[] | null;
+  /** Host calls, when the call was given host functions. */
+  hostCalls?: HostCallMetrics | null;
+}
+
+export interface HostCallMetrics {
+  /** Host call requests the tool made (refused ones included). */
+  count: number;
+  /** Time spent in host functions, summed (calls may overlap). */
+  totalMs: number;
+  /** One entry per finished host call. */
+  calls: { name: string; ms: number; ok: boolean; code: string | null }[];
 }
 
 export interface ResultWithMetrics<Out = ToolResult> {
@@ -151,6 +209,8 @@ export interface ToolContext {
   toolExecId: string;
   /** Fires when the call is timed out or cancelled. */
   signal: AbortSignal;
+  /** The host functions given to the call. */
+  host: HostProxy;
 }
 
 /** The shape of a tool in an entrypoint. */
@@ -269,6 +329,14 @@ export declare class Runtime {
     timeoutMs: number,
     options?: ExecuteOptions,
   ): Promise<Out>;
+  /**
+   * Runs `source` as an ES module, like a tool call (same sandbox, limits, errors, pool):
+   * `input`, `config` and `host` are in scope, top-level `await` works; the default export
+   * is the result, or, when it is a function, what it returns when called like a tool. A
+   * syntax error is `ERR_ENTRYPOINT_FAILED` with `line` and `column`.
+   */
+  executeCode<Out = ToolResult>(source: string, options: ExecuteCodeOptions & { metrics: true }): Promise<ResultWithMetrics<Out>>;
+  executeCode<Out = ToolResult>(source: string, options?: ExecuteCodeOptions): Promise<Out>;
   /** The default per-call timeout in milliseconds. */
   getGlobalTimeout(): number;
   /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */
@@ -368,6 +436,9 @@ export declare class ProcessError extends ToolRuntimeError {
   /** For `ERR_ENTRYPOINT_FAILED`: the entrypoint and its load error. */
   readonly entrypoint?: string;
   readonly loadError?: { message: string; stack: string | null };
+  /** For `ERR_ENTRYPOINT_FAILED` of `executeCode` (entrypoint `"<inline code>"`): where the syntax error is (1-based), when known. */
+  readonly line?: number | null;
+  readonly column?: number | null;
   /** For `ERR_RUNTIME_UNAVAILABLE`: the runtime type, and the path tried (null: none found). */
   readonly runtime?: RuntimeType;
   readonly path?: string | null;

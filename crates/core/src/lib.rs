@@ -14,6 +14,7 @@ pub mod egress;
 pub mod error;
 pub(crate) mod fdpass;
 pub(crate) mod harness;
+pub mod host;
 pub mod ids;
 pub mod limits;
 pub mod locate;
@@ -27,5 +28,5 @@ pub(crate) mod worker;
 
 pub use config::{ConfigPatch, RuntimeConfig, RuntimeType, SandboxMode};
 pub use error::{Error, ExitInfo, ThrownError};
-pub use runtime::{Admitted, CallOptions, CallOutcome, Runtime, RuntimeFactory};
+pub use runtime::{Admitted, CallOptions, CallOutcome, InlineCode, Runtime, RuntimeFactory};
 pub use worker::CallMetrics;

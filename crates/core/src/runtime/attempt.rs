@@ -27,6 +27,7 @@ pub(super) struct CallJob {
     pub state: Arc<CallState>,
     pub limits: Limits,
     pub want_metrics: bool,
+    pub host: Option<Arc<crate::host::HostFunctions>>,
 }
 
 /// What the caller's side can see of a call that is still running.
@@ -93,6 +94,7 @@ pub(super) async fn attempt(
     };
     job.state.watch(&worker);
     worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm, &job.nonce);
+    worker.set_host(job.host.clone(), inner.host_limits());
     worker.send(&job.frame);
     match worker.run(call, &mut cancel_rx).await {
         Ok(output) => {

@@ -7,6 +7,7 @@
 //! the same in order and waits for it (what `close()` waits for).
 
 mod events;
+mod host;
 mod metrics;
 mod watchdog;
 mod writer;
@@ -24,6 +25,7 @@ use crate::limits::{self, CallGroup, Limits};
 use crate::protocol::{self, FrameReader};
 use crate::supervisor::{self, Capture, SpawnRequest};
 
+pub use host::HostLimits;
 pub use metrics::CallMetrics;
 use writer::FrameWriter;
 
@@ -136,6 +138,12 @@ pub(crate) struct Worker {
     /// The environment last sent to a warm worker, to skip resending it unchanged.
     last_env: Option<String>,
     warm: bool,
+    /// Largest result, in JSON bytes.
+    max_output: usize,
+    /// The current call's host functions, if it was given any.
+    host: Option<host::HostSession>,
+    /// Host calls that finished, back to the frame loop.
+    host_chan: host::HostChannel,
 }
 
 impl Worker {
@@ -152,7 +160,9 @@ impl Worker {
             child,
             pid,
             exit_status: None,
-            reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 16),
+            // Room for a frame's tag, nonce and fields around a payload of `max_output` bytes
+            // (a host call's arguments, with its name of up to 256 bytes).
+            reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 1024),
             writer: FrameWriter::new(wr),
             stdout,
             stderr,
@@ -173,6 +183,9 @@ impl Worker {
             events_start: 0,
             last_env: None,
             warm: false,
+            max_output: spec.max_output,
+            host: None,
+            host_chan: host::channel(),
         };
         if let (Some(fd), Some((rules, resolver))) = (listener, spec.egress) {
             // A failure here drops `worker`, which kills the process just started.
@@ -298,7 +311,9 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         use events::Event;
-        match self.next_event(call, cancel, false).await {
+        let event = self.next_event(call, cancel, false).await;
+        self.end_host_calls();
+        match event {
             Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
             Event::Output(o) => Ok(o),
             Event::Fail(e) => Err(CallError::Final(e)),
