@@ -361,6 +361,26 @@ export declare function isNodeAvailable(): boolean;
 export declare function newId(): string;
 export declare function sandboxCapabilities(): SandboxCapabilities;
 
+/** What `mcpHostFunctions` returns. */
+export interface McpHostFunctions {
+  /** One host function per MCP tool (names made identifiers: `get-forecast` → `get_forecast`). */
+  functions: HostFunctions;
+  /** A `.d.ts` text declaring `host` with those functions, typed from the tools' JSON Schemas. */
+  declarations: string;
+  /** Host function name → MCP tool name. */
+  names: Record<string, string>;
+}
+
+/**
+ * Exposes an MCP client's tools (the official SDK's `Client`, or anything with `listTools` and
+ * `callTool`) as host functions. A tool with an output schema resolves its `structuredContent`,
+ * others `{ content }`; a result with `isError` rejects with code `ERR_MCP_TOOL`.
+ */
+export declare function mcpHostFunctions(
+  client: { listTools(params?: { cursor?: string }): Promise<{ tools: any[]; nextCursor?: string }>; callTool(...args: any[]): Promise<any> },
+  options?: { prefix?: string },
+): Promise<McpHostFunctions>;
+
 export declare const RuntimeTypeBun: "bun";
 export declare const RuntimeTypeNode: "node";
 export declare const SupportedRuntimeTypes: readonly RuntimeType[];

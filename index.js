@@ -8,6 +8,7 @@ const binding = require("./binding.js");
 const errors = require("./lib/errors.js");
 const hostFns = require("./lib/host.js");
 const inlineCode = require("./lib/code.js");
+const { mcpHostFunctions } = require("./lib/mcp.js");
 
 const { ToolRuntimeError, ToolExecutionError, TimeoutError, AbortError, ProcessError, ValidationError, ConfigError, fromNative } =
   errors;
@@ -356,6 +357,7 @@ module.exports = {
   isNodeAvailable,
   newId,
   sandboxCapabilities,
+  mcpHostFunctions,
   RuntimeTypeBun,
   RuntimeTypeNode,
   SupportedRuntimeTypes,
