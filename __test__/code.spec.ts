@@ -91,6 +91,9 @@ for (const runtimeType of RUNTIMES) {
         assert.equal(e.code, "ERR_TOOL_FAILED");
         assert.equal(e.cause?.message, "nope");
         assert.equal(e.cause?.code, "E_X");
+        const parse = await rejection(rt.executeCode("JSON.parse('{oops');"));
+        assert.equal(parse.code, "ERR_TOOL_FAILED", "a SyntaxError thrown at run time is the code's own failure");
+        assert.equal(parse.cause?.name, "SyntaxError");
         const t = await rejection(rt.executeCode("await new Promise(() => setInterval(() => {}, 1000));", { timeoutMs: 300 }));
         assert.ok(t instanceof TimeoutError);
       });

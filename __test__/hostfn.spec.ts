@@ -267,6 +267,33 @@ for (const runtimeType of RUNTIMES) {
     });
   });
 
+  if (runtimeType === "node") {
+    it("node: a tool that learns its own nonce and writes host calls itself still meets every host-side limit", async () => {
+      let inFlight = 0;
+      let peak = 0;
+      const track = async () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await sleep(50);
+        inFlight--;
+        return "ok";
+      };
+      const rt = await hostRuntime("node", { maxOutputBytes: 1000, maxHostCallsInFlight: 3, hostFunctions: { track } });
+      try {
+        const { result, metrics } = await rt.executeTool("floods", "flood-1", { n: 20, big: 1500 }, {}, { metrics: true });
+        assert.deepEqual(result, { nonceSeen: true });
+        assert.ok(peak <= 3, `at most maxHostCallsInFlight ran at once, saw ${peak}`);
+        const codes = metrics.hostCalls!.calls.map((c) => c.code);
+        assert.ok(codes.filter((c) => c === "ERR_HOST_CALL_LIMIT").length >= 17 - 3, codes.join());
+        assert.ok(codes.includes("ERR_HOST_FUNCTION_NOT_FOUND"));
+        assert.ok(codes.includes("ERR_OUTPUT_TOO_LARGE"));
+        assert.equal(metrics.hostCalls!.count, 23);
+      } finally {
+        await rt.close();
+      }
+    });
+  }
+
   describe(`${runtimeType}: a tool with no network reaches the host only through its functions`, () => {
     let server: http.Server;
     let url: string;

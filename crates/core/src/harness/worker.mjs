@@ -320,15 +320,19 @@ async function importCode({ source, language }, input, config, host, answer) {
   try {
     mod = await import(url);
   } catch (err) {
+    // The prologue takes the scope as evaluation starts: if it is still here, the source
+    // failed to parse or link, else its top-level code threw (a JSON.parse SyntaxError too).
+    const loaded = !codeScopes.has(token);
     codeScopes.delete(token);
     const pos = err && err.position;
-    if (pos && typeof pos.line === "number") {
+    if (loaded) {
+      answer("err", stringify(describe(err)));
+    } else if (pos && typeof pos.line === "number") {
       const column = pos.line === 1 ? pos.column - prologue.length : pos.column;
       answer("codeerr", stringify({ name: "SyntaxError", message: safeString(err.message), line: pos.line, column, lineText: pos.line === 1 ? source.split("\n")[0] : safeString(pos.lineText ?? "") }));
-    } else if (err instanceof SyntaxError) {
-      answer("codeerr", stringify({ name: "SyntaxError", message: safeString(err.message), line: null, column: null, lineText: null }));
     } else {
-      answer("err", stringify(describe(err)));
+      const name = safeString((err && err.name) ?? "Error");
+      answer("codeerr", stringify({ name, message: safeString(err && err.message), line: null, column: null, lineText: null }));
     }
     return null;
   }

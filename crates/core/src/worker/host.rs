@@ -94,6 +94,15 @@ impl Worker {
                 "ERR_HOST_FUNCTION_NOT_FOUND",
                 format!("no host function {:?} was given to this call; available: {available}", truncate(&name)),
             ))
+        } else if args.len() > s.limits.max_bytes {
+            Some(refuse(
+                "ERR_OUTPUT_TOO_LARGE",
+                format!(
+                    "the arguments of host function {name} are {} bytes, over the limit of {} bytes (maxOutputBytes)",
+                    args.len(),
+                    s.limits.max_bytes
+                ),
+            ))
         } else if s.metrics.count > s.limits.max_calls {
             Some(refuse(
                 "ERR_HOST_CALL_LIMIT",
@@ -104,20 +113,12 @@ impl Worker {
                 "ERR_HOST_CALL_LIMIT",
                 format!("more than maxHostCallsInFlight ({}) host calls at once", s.limits.max_in_flight),
             ))
-        } else if args.len() > s.limits.max_bytes {
-            Some(refuse(
-                "ERR_OUTPUT_TOO_LARGE",
-                format!(
-                    "the arguments of host function {name} are {} bytes, over the limit of {} bytes (maxOutputBytes)",
-                    args.len(),
-                    s.limits.max_bytes
-                ),
-            ))
         } else {
             None
         };
         if let Some(reply) = refused {
-            if let HostReply::Error(e) = &reply {
+            // Bounded: a tool flooding the channel with refused calls must not grow the host.
+            if let (HostReply::Error(e), true) = (&reply, s.metrics.calls.len() < s.limits.max_calls as usize) {
                 s.metrics.calls.push(HostCallRecord { name, ms: 0.0, ok: false, code: host::error_code(e) });
             }
             self.writer.send(&host::encode_reply(id, &reply));
