@@ -135,7 +135,7 @@ export interface ExecuteCodeOptions extends ExecuteOptions {
   env?: Record<string, string> | null;
   /** The call's deadline (default `toolExecutionTimeoutMs`). */
   timeoutMs?: number;
-  /** `"ts"` runs on bun only. Default `"js"`. */
+  /** `"ts"`: bun runs it; for node its types are stripped first (amaro). Default `"js"`. */
   language?: "js" | "ts";
   /** The call's id (default: a new one). */
   toolExecId?: string;
@@ -275,7 +275,13 @@ export interface SandboxReport {
   /** What the policy asks for and this machine cannot enforce (best-effort mode). */
   missing: string[];
   /** What every runtime is granted whatever the policy says, to start and load its code. */
-  runtimeAccess: { read: string[]; execute: string[]; write: string[] };
+  runtimeAccess: {
+    read: string[];
+    execute: string[];
+    write: string[];
+    /** Folders whose names (not contents) are listable, with those beneath: on bun, each folder holding a `node_modules` outside the project. */
+    list: string[];
+  };
   /**
    * The `--deny-read`/`--deny-write` paths and what enforces them. Node's permission model
    * cannot carve a path out of an allowed tree, so it never appears here.

@@ -25,7 +25,14 @@ function runtimeHints() {
   } catch {
     bunPath = undefined;
   }
-  return { bunPath, nodePath: process.execPath, nodeVersion: process.versions.node };
+  let amaroPath;
+  try {
+    // amaro exports no ./package.json: its main file is dist/index.js.
+    amaroPath = path.dirname(path.dirname(require.resolve("amaro")));
+  } catch {
+    amaroPath = undefined;
+  }
+  return { bunPath, nodePath: process.execPath, nodeVersion: process.versions.node, amaroPath };
 }
 
 function native(fn) {
@@ -180,10 +187,16 @@ class Runtime {
    * when called like a tool) is the result.
    */
   async executeCode(source, options) {
-    const language = inlineCode.checkCodeOptions(source, options, this.runtimeType);
+    let language = inlineCode.checkCodeOptions(source, options);
     const o = options ?? {};
     const toolExecId = o.toolExecId ?? newId();
-    if (this.runtimeType === "node") inlineCode.checkSyntax(source, toolExecId);
+    if (this.runtimeType === "node") {
+      if (language === "ts") {
+        source = inlineCode.stripTypes(source, toolExecId);
+        language = "js";
+      }
+      inlineCode.checkSyntax(source, toolExecId);
+    }
     try {
       return await this.#execute(inlineCode.INLINE_TOOL_ID, toolExecId, o.input, o.env, o.timeoutMs, o, { source, language });
     } catch (e) {

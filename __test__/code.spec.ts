@@ -134,48 +134,43 @@ for (const runtimeType of RUNTIMES) {
   }
 }
 
-describe("bun: executeCode with language ts", () => {
-  let rt: Runtime;
-  before(async () => {
-    rt = await makeRuntime({ runtimeType: "bun", permissions: [], hostFunctions: { add: ({ a, b }: { a: number; b: number }) => a + b } });
-  });
-  after(async () => {
-    await rt.close();
-  });
-
-  it("runs a TypeScript snippet calling a host function, with no network and no writes", async () => {
-    const source = [
-      "interface Sum { a: number; b: number }",
-      "const args: Sum = { a: input.a as number, b: 5 };",
-      "const sum: number = await host.add(args);",
-      "export default { sum } satisfies { sum: number };",
-    ].join("\n");
-    assert.deepEqual(await rt.executeCode(source, { language: "ts", input: { a: 2 } }), { sum: 7 });
-    assert.deepEqual(rt.sandbox.net.granted, "none");
-    assert.deepEqual(rt.sandbox.write.granted, "none");
-  });
-
-  it("a TypeScript syntax error reports its line and column", async () => {
-    const e = await rejection(rt.executeCode("const a: number = 1;\nlet q = (;\n", { language: "ts" }));
-    assert.equal(e.code, "ERR_ENTRYPOINT_FAILED");
-    assert.equal(e.line, 2);
-    assert.equal(e.column, 10);
-  });
-});
-
-describe("node: executeCode with language ts", () => {
-  it("is refused with a clear error before anything starts", async () => {
-    const rt = await makeRuntime({ runtimeType: "node" });
-    try {
-      const e = await rejection(rt.executeCode("export default 1 as number;", { language: "ts" }));
-      assert.equal(e.code, "ERR_INVALID_ARGUMENT");
-      assert.match(String(e.message), /"ts" needs runtimeType "bun"/);
-      assert.deepEqual(await rt.executeCode("export default 1;", { language: "js" }), { value: 1 });
-    } finally {
+for (const runtimeType of RUNTIMES) {
+  describe(`${runtimeType}: executeCode with language ts`, () => {
+    let rt: Runtime;
+    before(async () => {
+      rt = await makeRuntime({ runtimeType, permissions: [], hostFunctions: { add: ({ a, b }: { a: number; b: number }) => a + b } });
+    });
+    after(async () => {
       await rt.close();
-    }
+    });
+
+    it("runs a TypeScript snippet calling a host function, with no network and no writes", async () => {
+      const source = [
+        "interface Sum { a: number; b: number }",
+        "const args: Sum = { a: input.a as number, b: 5 };",
+        "const sum: number = await host.add(args);",
+        "enum Mode { Fast = 'fast' }",
+        "export default { sum, mode: Mode.Fast } satisfies { sum: number; mode: string };",
+      ].join("\n");
+      assert.deepEqual(await rt.executeCode(source, { language: "ts", input: { a: 2 } }), { sum: 7, mode: "fast" });
+      assert.deepEqual(rt.sandbox.net.granted, "none");
+      assert.deepEqual(rt.sandbox.write.granted, "none");
+    });
+
+    it("a TypeScript syntax error reports its line and column", async () => {
+      const e = await rejection(rt.executeCode("const a: number = 1;\nlet q = (;\n", { language: "ts" }));
+      assert.equal(e.code, "ERR_ENTRYPOINT_FAILED");
+      assert.equal(e.line, 2);
+      assert.equal(e.column, 10);
+    });
+
+    it("a runtime error in a TypeScript snippet is the code's own failure (ERR_TOOL_FAILED)", async () => {
+      const e = await rejection(rt.executeCode("const n: number = 1;\nconst o: { x?: { y: number } } = {};\nexport default o.x!.y + n;", { language: "ts" }));
+      assert.equal(e.code, "ERR_TOOL_FAILED");
+      assert.equal(e.cause?.name, "TypeError");
+    });
   });
-});
+}
 
 describe("executeCode arguments", () => {
   it("refuses a non-string source and an unknown language", async () => {

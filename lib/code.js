@@ -2,6 +2,8 @@
 // Inline code (`runtime.executeCode`): argument checks, and syntax errors with their position.
 // bun reports where its parser stopped; node's loader does not say where a module's syntax
 // error is, so on node the source is parsed here first (acorn), before any process starts.
+// TypeScript for node has its types stripped here (amaro, node's own TypeScript library), in
+// the mode that keeps every line and column where it was.
 
 const { ProcessError, ValidationError } = require("./errors.js");
 
@@ -38,6 +40,29 @@ function checkSyntax(source, toolExecId) {
   }
 }
 
+/** TypeScript source as JavaScript for node; a syntax error is `ERR_ENTRYPOINT_FAILED` with the position. */
+function stripTypes(source, toolExecId) {
+  const { transformSync } = require("amaro");
+  const fail = (e) => {
+    if (e && typeof e === "object" && typeof e.startLine === "number" && typeof e.message === "string") {
+      const name = e.code === "UnsupportedSyntax" ? "Error" : "SyntaxError";
+      throw syntaxError(toolExecId, name, e.message, e.startLine, (e.startColumn ?? 0) + 1, source.split("\n")[e.startLine - 1] ?? null);
+    }
+    throw e;
+  };
+  try {
+    return transformSync(source, { mode: "strip-only" }).code;
+  } catch (e) {
+    // Enums, namespaces and parameter properties need code generated: lines may then move.
+    if (!(e && e.code === "UnsupportedSyntax")) fail(e);
+  }
+  try {
+    return transformSync(source, { mode: "transform" }).code;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
 /** A native `ERR_ENTRYPOINT_FAILED` of inline code gets `line` and `column` from its message. */
 function withPosition(err) {
   if (err && err.code === "ERR_ENTRYPOINT_FAILED" && err.entrypoint === INLINE_ENTRYPOINT) {
@@ -48,7 +73,7 @@ function withPosition(err) {
   return err;
 }
 
-function checkCodeOptions(source, options, runtimeType) {
+function checkCodeOptions(source, options) {
   if (typeof source !== "string") {
     throw new ValidationError(`source must be a string, got ${source === null ? "null" : typeof source}`, { code: "ERR_INVALID_ARGUMENT" });
   }
@@ -58,11 +83,6 @@ function checkCodeOptions(source, options, runtimeType) {
   const language = options?.language ?? "js";
   if (language !== "js" && language !== "ts") {
     throw new ValidationError(`options.language must be "js" or "ts", got ${JSON.stringify(String(language))}`, { code: "ERR_INVALID_ARGUMENT" });
-  }
-  if (language === "ts" && runtimeType !== "bun") {
-    throw new ValidationError(`options.language "ts" needs runtimeType "bun": this runtime's ${runtimeType} cannot run TypeScript source`, {
-      code: "ERR_INVALID_ARGUMENT",
-    });
   }
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs <= 0)) {
@@ -76,4 +96,4 @@ function checkCodeOptions(source, options, runtimeType) {
   return language;
 }
 
-module.exports = { INLINE_TOOL_ID, checkSyntax, withPosition, checkCodeOptions };
+module.exports = { INLINE_TOOL_ID, checkSyntax, stripTypes, withPosition, checkCodeOptions };

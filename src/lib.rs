@@ -61,6 +61,7 @@ pub struct BindingHints {
     pub bun_path: Option<String>,
     pub node_path: Option<String>,
     pub node_version: Option<String>,
+    pub amaro_path: Option<String>,
 }
 
 impl From<BindingHints> for RuntimeHints {
@@ -69,6 +70,7 @@ impl From<BindingHints> for RuntimeHints {
             bun_path: h.bun_path.map(PathBuf::from),
             node_path: h.node_path.map(PathBuf::from),
             node_version: h.node_version,
+            amaro_path: h.amaro_path.map(PathBuf::from),
         }
     }
 }

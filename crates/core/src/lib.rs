@@ -18,6 +18,7 @@ pub mod host;
 pub mod ids;
 pub mod limits;
 pub mod locate;
+pub mod nodever;
 pub mod policy;
 pub(crate) mod protocol;
 pub(crate) mod runtime;

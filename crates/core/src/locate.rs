@@ -20,6 +20,8 @@ pub struct RuntimeHints {
     pub node_path: Option<PathBuf>,
     /// `process.versions.node` of `node_path`, so no process is started to learn it.
     pub node_version: Option<String>,
+    /// The `amaro` package folder installed with the package: node 20's TypeScript transform.
+    pub amaro_path: Option<PathBuf>,
 }
 
 pub fn is_executable_file(path: &Path) -> bool {

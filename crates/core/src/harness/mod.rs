@@ -19,9 +19,17 @@ pub const EGRESS_FILE_NAME: &str = "egress.mjs";
 /// harness when started with `--no-network`).
 pub const NETDENY_SOURCE: &str = include_str!("netdeny.mjs");
 pub const NETDENY_FILE_NAME: &str = "netdeny.mjs";
+/// Runs TypeScript through `amaro` on a node without its own (loaded by the harness when
+/// started with `--typescript=DIR`).
+pub const TSLOAD_SOURCE: &str = include_str!("tsload.mjs");
+pub const TSLOAD_FILE_NAME: &str = "tsload.mjs";
 /// Every file of the harness, by name.
-pub const FILES: [(&str, &str); 3] =
-    [(EGRESS_FILE_NAME, EGRESS_SOURCE), (NETDENY_FILE_NAME, NETDENY_SOURCE), (WORKER_FILE_NAME, WORKER_SOURCE)];
+pub const FILES: [(&str, &str); 4] = [
+    (EGRESS_FILE_NAME, EGRESS_SOURCE),
+    (NETDENY_FILE_NAME, NETDENY_SOURCE),
+    (TSLOAD_FILE_NAME, TSLOAD_SOURCE),
+    (WORKER_FILE_NAME, WORKER_SOURCE),
+];
 /// The folder, beside the call temp dirs on a call's private tmpfs, that holds its harness.
 pub const PRIVATE_DIR_NAME: &str = "harness";
 

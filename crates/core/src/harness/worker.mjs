@@ -56,7 +56,14 @@ let toolsCache = null;
 const entrySpecifier = isBun ? toolsEntry : (await import("node:url")).pathToFileURL(toolsEntry).href;
 // With a host allowlist, the tool's HTTP clients are routed through the egress proxy before
 // any of its code runs; with no network at all, its connections fail saying so.
-const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : process.argv[3] === "--no-network" ? "./netdeny.mjs" : null;
+const harnessFlags = process.argv.slice(3);
+const netShim = process.env.TOOL_RUNTIME_PROXY ? "./egress.mjs" : harnessFlags.includes("--no-network") ? "./netdeny.mjs" : null;
+// A node without TypeScript of its own (20) gets amaro's transform as a load hook first.
+const amaroDir = harnessFlags.find((f) => f.startsWith("--typescript="))?.slice("--typescript=".length);
+if (amaroDir) {
+  const { register } = await import("node:module");
+  register(new URL("./tsload.mjs", import.meta.url).href, { data: { amaro: amaroDir } });
+}
 const egressReady = netShim ? import(new URL(netShim, import.meta.url).href) : null;
 const moduleReady = (egressReady ?? Promise.resolve()).then(() => import(entrySpecifier)).then(
   (mod) => {
@@ -348,13 +355,23 @@ function safeString(v) {
   }
 }
 
+// Bun's BuildMessage and ResolveMessage (a module that does not parse or resolve) carry no
+// stack, only a position: make one of it, so the error names the file and line.
+function positionOf(err) {
+  try {
+    const p = err.position;
+    if (p && typeof p.file === "string") return `${p.file}:${p.line}:${p.column}\n${safeString(p.lineText ?? "")}`;
+  } catch {}
+  return null;
+}
+
 function describe(err) {
   try {
     if (err instanceof Error || (err !== null && typeof err === "object" && "message" in err && "stack" in err)) {
       return {
         name: safeString(err.name ?? "Error"),
         message: safeString(err.message ?? ""),
-        stack: typeof err.stack === "string" ? err.stack : null,
+        stack: typeof err.stack === "string" ? err.stack : positionOf(err),
         code: err.code === undefined || err.code === null ? null : safeString(err.code),
         nonError: false,
       };

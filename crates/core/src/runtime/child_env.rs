@@ -70,6 +70,7 @@ pub(super) fn runtime_args(inner: &Inner, tmp: &Path, limits: &Limits) -> Vec<Os
                 args.push(o.into());
             }
             args.extend(inner.sandbox.node_permission_args(tmp));
+            args.extend(inner.typescript.node_args());
         }
     }
     args.push(inner.dirs.worker_path().into_os_string());
@@ -81,6 +82,7 @@ pub(super) fn runtime_args(inner: &Inner, tmp: &Path, limits: &Limits) -> Vec<Os
     if inner.sandbox.denies_all_network() {
         args.push("--no-network".into());
     }
+    args.extend(inner.typescript.harness_arg());
     args
 }
 

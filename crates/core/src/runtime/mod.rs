@@ -24,6 +24,7 @@ use crate::config::{RuntimeConfig, RuntimeType};
 use crate::error::{CallId, Error, ExitInfo, Result};
 use crate::limits::Limits;
 use crate::locate::{self, RuntimeHints};
+use crate::nodever::TypeScript;
 use crate::policy::Policy;
 use crate::protocol;
 use crate::sandbox::{self, SandboxReport};
@@ -144,6 +145,8 @@ pub(crate) struct Inner {
     pool: Option<Arc<Pool>>,
     /// The egress proxy's rules and resolver, when the policy lists hosts.
     egress: Option<EgressRules>,
+    /// How node runs a TypeScript entrypoint.
+    typescript: TypeScript,
 }
 
 impl Runtime {
@@ -157,17 +160,23 @@ impl Runtime {
         }
         let entrypoint = crate::policy::canonical_or_absolute(&project_root, Path::new(&config.entrypoint_path));
         let program = locate::locate_runtime(config.runtime_type, config.runtime_path.as_deref(), hints)?;
-        if config.runtime_type == RuntimeType::Node && is_typescript(&entrypoint) {
-            let supports_ts = locate::node_version(&program, hints).is_some_and(|v| v >= (22, 6));
-            if !supports_ts {
+        // Asked only when it matters (it may start the binary once): for the permission flag's
+        // spelling and for how TypeScript runs.
+        let needs_version = config.sandbox != crate::config::SandboxMode::Off || is_typescript(&entrypoint);
+        let node_version = (config.runtime_type == RuntimeType::Node && needs_version)
+            .then(|| locate::node_version(&program, hints))
+            .flatten();
+        let typescript = match node_version {
+            Some(v) => TypeScript::plan(&entrypoint, v, hints.amaro_path.as_deref()).map_err(Error::invalid_config)?,
+            None if config.runtime_type == RuntimeType::Node && is_typescript(&entrypoint) => {
                 return Err(Error::invalid_config(format!(
-                    "entrypoint {} is TypeScript, which this node ({}) cannot run; use runtimeType \"bun\", \
-                     node 22.6 or newer, or a .js/.mjs entrypoint",
+                    "entrypoint {} is TypeScript and the version of node {} could not be read to choose how to run it",
                     entrypoint.display(),
                     program.display()
-                )));
+                )))
             }
-        }
+            None => TypeScript::None,
+        };
         let policy = Policy::parse(config.effective_permissions())?.resolve(&project_root)?;
         // Removed again when anything below fails: the dirs clean up after themselves.
         let mut dirs = RuntimeDirs::create()?;
@@ -183,6 +192,8 @@ impl Runtime {
                 calls_base: dirs.calls_base().to_path_buf(),
                 harness_perm: config.worker_file_perm,
                 temp_size_mb: config.max_temp_mb,
+                node_version,
+                typescript: typescript.clone(),
             },
         )?;
         dirs.place_harness(sandbox.harness_is_private().then(|| sandbox.harness_path()), config.worker_file_perm)?;
@@ -200,6 +211,7 @@ impl Runtime {
                 admission: Admission::new(config.max_concurrency as usize, config.max_queue.map(|q| q as usize)),
                 pool,
                 egress,
+                typescript,
                 config,
                 project_root,
                 entrypoint,
@@ -380,7 +392,7 @@ impl Runtime {
                 Err(Error::Closed)
             }
         };
-        outcome.map(|mut o| {
+        outcome.map_err(|e| inner.sandbox.explain(e)).map(|mut o| {
             if let Some(m) = &mut o.metrics {
                 m.queued_ms = (queued_ms * 100.0).round() / 100.0;
                 m.wall_ms = (made.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;

@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod child;
+mod modules;
 mod report;
 mod rules;
 mod seccomp;
@@ -43,6 +44,10 @@ pub struct RuntimeFiles {
     pub harness_perm: u32,
     /// Size of a call's private tmpfs (`maxTempMb`).
     pub temp_size_mb: u64,
+    /// Node's `major.minor` (`None`: bun, or a node that did not say).
+    pub node_version: Option<crate::nodever::NodeVersion>,
+    /// How node runs a TypeScript entrypoint (its loader is read by the runtime).
+    pub typescript: crate::nodever::TypeScript,
 }
 
 /// The sandbox plan of one runtime: rules resolved and files opened once, reused per call.
@@ -73,6 +78,8 @@ pub struct RuntimeSandbox {
     temp_size_mb: u64,
     /// Node must not read `/etc/ssl/openssl.cnf`: a deny covers it.
     openssl_conf_denied: bool,
+    /// The flag that turns node's permission model on, per version.
+    permission_flag: &'static str,
 }
 
 /// Read access without execute: Landlock counts execute among its read rights.
@@ -95,13 +102,17 @@ impl RuntimeSandbox {
             proxy: false,
             seccomp: false,
             missing: Vec::new(),
-            runtime_access: RuntimeAccess { read: vec![], execute: vec![], write: vec![] },
+            runtime_access: RuntimeAccess { read: vec![], execute: vec![], write: vec![], list: vec![] },
             node_read: Vec::new(),
             denied: Default::default(),
             harness_dir: files.runtime_dir.clone(),
             harness_perm: files.harness_perm,
             temp_size_mb: files.temp_size_mb,
             openssl_conf_denied: false,
+            permission_flag: files
+                .node_version
+                .map(crate::nodever::permission_flag)
+                .unwrap_or("--experimental-permission"),
         };
         if mode == SandboxMode::Off {
             return Ok(plan);
@@ -230,6 +241,9 @@ impl RuntimeSandbox {
         for p in &needs.write {
             rules.grant(p, write_rights | read_access(), file_rights);
         }
+        for p in &needs.list {
+            rules.grant(p, AccessFs::ReadDir.into(), file_rights);
+        }
         self.proc_self = !policy.read.is_all() || !deny_read.is_empty();
         self.rules = std::sync::Mutex::new(rules.open()?);
         self.node_read = if policy.read.is_all() && deny_read.is_empty() {
@@ -242,7 +256,8 @@ impl RuntimeSandbox {
             v.extend(needs.execute.iter().cloned());
             v
         };
-        self.runtime_access = RuntimeAccess { read: needs.read, execute: needs.execute, write: needs.write };
+        self.runtime_access =
+            RuntimeAccess { read: needs.read, execute: needs.execute, write: needs.write, list: needs.list };
         Ok(())
     }
 
@@ -377,6 +392,20 @@ impl RuntimeSandbox {
         *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = RuleSet::default();
     }
 
+    /// A load error that may be the sandbox's doing (a module it kept out of reach) says so.
+    pub fn explain(&self, e: crate::error::Error) -> crate::error::Error {
+        match e {
+            Error::EntrypointFailed { call, entrypoint, mut message, stack, exit } if self.mode != SandboxMode::Off => {
+                let text = format!("{message}\n{}", stack.as_deref().unwrap_or(""));
+                if let Some(hint) = modules::resolution_hint(&text) {
+                    message.push_str(hint);
+                }
+                Error::EntrypointFailed { call, entrypoint, message, stack, exit }
+            }
+            other => other,
+        }
+    }
+
     /// Whether the policy grants no network at all (no `--allow-net`, or `--deny-net` of
     /// everything) and the sandbox enforces that.
     pub fn denies_all_network(&self) -> bool {
@@ -392,7 +421,7 @@ impl RuntimeSandbox {
         if self.mode == SandboxMode::Off || self.runtime_type != RuntimeType::Node {
             return Vec::new();
         }
-        let mut args: Vec<OsString> = vec!["--experimental-permission".into()];
+        let mut args: Vec<OsString> = vec![self.permission_flag.into()];
         // One flag per path: node 20 no longer accepts comma-separated lists.
         let flags = |args: &mut Vec<OsString>, flag: &str, paths: &[PathBuf]| {
             // Node 20 aborts on a path given twice; a path beneath another adds nothing.

@@ -74,6 +74,9 @@ pub struct RuntimeAccess {
     pub read: Vec<PathBuf>,
     pub execute: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
+    /// Folders whose names (not contents), and those of the folders beneath, can be listed:
+    /// on bun, the folders holding a `node_modules` its resolver looks for.
+    pub list: Vec<PathBuf>,
 }
 
 fn grant_json<T: Serialize>(g: &Grant<T>) -> serde_json::Value {

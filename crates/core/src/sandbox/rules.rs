@@ -108,6 +108,8 @@ pub struct RuntimeNeeds {
     pub module_trees: Vec<PathBuf>,
     pub execute: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
+    /// Folders the runtime lists, beyond `read`.
+    pub list: Vec<PathBuf>,
 }
 
 fn existing(paths: &[&str]) -> Vec<PathBuf> {
@@ -192,6 +194,17 @@ pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<Runtime
             module_trees.push(dir.to_path_buf());
         }
     }
+    // What module resolution reads beyond the project: hoisted node_modules above it and the
+    // targets of symlinked packages (workspaces, pnpm, npm link).
+    let resolution = super::modules::resolution_dirs(&files.project_root);
+    // Bun's resolver lists every folder above the importing file to find a node_modules in it,
+    // and does not look into one it cannot list.
+    let list = if files.runtime_type == RuntimeType::Bun {
+        super::modules::holders_of_node_modules(&resolution)
+    } else {
+        vec![]
+    };
+    module_trees.extend(resolution);
     read.extend(module_trees.iter().cloned());
     read.push(harness_dir.to_path_buf());
     let mut execute = vec![files.program.clone()];
@@ -215,8 +228,11 @@ pub fn runtime_needs(files: &RuntimeFiles, harness_dir: &Path) -> Result<Runtime
             }
         }
     }
+    if let Some(dir) = files.typescript.loader_dir() {
+        read.push(dir.to_path_buf());
+    }
     let write = existing(&["/dev/null"]);
-    Ok(RuntimeNeeds { read, module_trees, execute, write })
+    Ok(RuntimeNeeds { read, module_trees, execute, write, list })
 }
 
 /// The shared libraries `program` loads, as its own loader resolves them (`ld.so --list`:
@@ -321,6 +337,8 @@ mod tests {
             calls_base: PathBuf::from("/nonexistent"),
             harness_perm: 0o600,
             temp_size_mb: 64,
+            node_version: None,
+            typescript: crate::nodever::TypeScript::None,
         };
         let needs = runtime_needs(&files, &files.runtime_dir).unwrap();
         let libc = shared_libraries(&needs.execute[1], &program)
