@@ -56,6 +56,10 @@ export interface RuntimeConfig {
   pool: PoolConfig | null;
   /** Fixed name resolution for the egress proxy (`--allow-net=HOSTS`): `{ "api.internal": ["10.0.0.5"] }`. */
   netHosts: Record<string, string[]>;
+  /** Host function calls one tool call may have running at once (default 64); the tool's further calls wait. */
+  maxHostCallsInFlight: number;
+  /** Host function calls one tool call may make in all (default 10 000); more reject with `ERR_HOST_CALL_LIMIT`. */
+  maxHostCalls: number;
 }
 
 export interface PoolConfig {
@@ -94,7 +98,48 @@ export type RuntimeConfigInput = Partial<
     | boolean
     | null
     | (Partial<Omit<PoolConfig, "reuse">> & { reuse?: Partial<ReuseConfig> | null });
+  /** Functions every call's tool may call as `context.host.name(args)`; they run in this process. */
+  hostFunctions?: HostFunctions;
+  /** Include a host function's stack trace in the error the tool sees (`hostStack`). Default false. */
+  hostErrorStack?: boolean;
 };
+
+/** What a host function receives besides its arguments. */
+export interface HostContext {
+  /** The tool call that made this host call. */
+  toolId: string;
+  toolExecId: string;
+  /** Fires when the tool call ends, however it ends (result, error, deadline, abort, crash). */
+  signal: AbortSignal;
+}
+
+/**
+ * A function the sandboxed code can call back. It runs in the orchestrator with all its
+ * rights: `args` come from untrusted code, validate them. Arguments and result are JSON.
+ */
+export type HostFunction<A = any, R = unknown> = (args: A, ctx: HostContext) => R | Promise<R>;
+export type HostFunctions = Record<string, HostFunction>;
+
+/**
+ * `context.host` inside a tool: each given function as `name(args) → Promise<result>`. A host
+ * function that throws rejects with an Error carrying its `name`, `message` and `code`; a name
+ * not given to the call rejects with code `ERR_HOST_FUNCTION_NOT_FOUND`.
+ */
+export type HostProxy = Record<string, (args?: unknown) => Promise<any>>;
+
+/** Options of `runtime.executeCode`. */
+export interface ExecuteCodeOptions extends ExecuteOptions {
+  /** In scope as `input` (default `{}`). */
+  input?: unknown;
+  /** The call's environment variables. */
+  env?: Record<string, string> | null;
+  /** The call's deadline (default `toolExecutionTimeoutMs`). */
+  timeoutMs?: number;
+  /** `"ts"`: bun runs it; for node its types are stripped first (amaro). Default `"js"`. */
+  language?: "js" | "ts";
+  /** The call's id (default: a new one). */
+  toolExecId?: string;
+}
 
 export interface ExecuteOptions {
   /** Aborting rejects the call with `AbortError` and kills its processes. */
@@ -111,6 +156,8 @@ export interface ExecuteOptions {
   onLog?: (entry: LogEntry) => void;
   /** Each `context.progress(...)` of the tool, while it runs. */
   onProgress?: (p: ProgressUpdate) => void;
+  /** Host functions of this call, over the runtime's (`hostFunctions` of `createRuntime`). */
+  hostFunctions?: HostFunctions;
 }
 
 /** One line of a tool's output (`options.onLog`). */
@@ -168,6 +215,17 @@ export interface CallMetrics {
   warm: boolean;
   /** Connections through the egress proxy; null without a host allowlist. */
   network: NetEvent[] | null;
+  /** Host calls, when the call was given host functions. */
+  hostCalls?: HostCallMetrics | null;
+}
+
+export interface HostCallMetrics {
+  /** Host call requests the tool made (refused ones included). */
+  count: number;
+  /** Time spent in host functions, summed (calls may overlap). */
+  totalMs: number;
+  /** One entry per finished host call. */
+  calls: { name: string; ms: number; ok: boolean; code: string | null }[];
 }
 
 export interface ResultWithMetrics<Out = ToolResult> {
@@ -183,6 +241,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Reports progress to the caller's `options.onProgress`. */
   progress(progress: number, total?: number, message?: string): void;
+  /** The host functions given to the call. */
+  host: HostProxy;
 }
 
 /** The shape of a tool function in an entrypoint. */
@@ -326,6 +386,14 @@ export declare class Runtime {
     timeoutMs: number,
     options?: ExecuteOptions,
   ): Promise<Out>;
+  /**
+   * Runs `source` as an ES module, like a tool call (same sandbox, limits, errors, pool):
+   * `input`, `config` and `host` are in scope, top-level `await` works; the default export
+   * is the result, or, when it is a function, what it returns when called like a tool. A
+   * syntax error is `ERR_ENTRYPOINT_FAILED` with `line` and `column`.
+   */
+  executeCode<Out = ToolResult>(source: string, options: ExecuteCodeOptions & { metrics: true }): Promise<ResultWithMetrics<Out>>;
+  executeCode<Out = ToolResult>(source: string, options?: ExecuteCodeOptions): Promise<Out>;
   /** The default per-call timeout in milliseconds. */
   getGlobalTimeout(): number;
   /**
@@ -356,6 +424,26 @@ export declare function isNodeAvailable(): boolean;
 /** A unique, sortable execution id. */
 export declare function newId(): string;
 export declare function sandboxCapabilities(): SandboxCapabilities;
+
+/** What `mcpHostFunctions` returns. */
+export interface McpHostFunctions {
+  /** One host function per MCP tool (names made identifiers: `get-forecast` → `get_forecast`). */
+  functions: HostFunctions;
+  /** A `.d.ts` text declaring `host` with those functions, typed from the tools' JSON Schemas. */
+  declarations: string;
+  /** Host function name → MCP tool name. */
+  names: Record<string, string>;
+}
+
+/**
+ * Exposes an MCP client's tools (the official SDK's `Client`, or anything with `listTools` and
+ * `callTool`) as host functions. A tool with an output schema resolves its `structuredContent`,
+ * others `{ content }`; a result with `isError` rejects with code `ERR_MCP_TOOL`.
+ */
+export declare function mcpHostFunctions(
+  client: { listTools(params?: { cursor?: string }): Promise<{ tools: any[]; nextCursor?: string }>; callTool(...args: any[]): Promise<any> },
+  options?: { prefix?: string },
+): Promise<McpHostFunctions>;
 
 export declare const RuntimeTypeBun: "bun";
 export declare const RuntimeTypeNode: "node";
@@ -432,6 +520,9 @@ export declare class ProcessError extends ToolRuntimeError {
   /** For `ERR_ENTRYPOINT_FAILED`: the entrypoint and its load error. */
   readonly entrypoint?: string;
   readonly loadError?: { message: string; stack: string | null };
+  /** For `ERR_ENTRYPOINT_FAILED` of `executeCode` (entrypoint `"<inline code>"`): where the syntax error is (1-based), when known. */
+  readonly line?: number | null;
+  readonly column?: number | null;
   /** For `ERR_RUNTIME_UNAVAILABLE`: the runtime type, and the path tried (null: none found). */
   readonly runtime?: RuntimeType;
   readonly path?: string | null;

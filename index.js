@@ -7,6 +7,9 @@ const path = require("node:path");
 const binding = require("./binding.js");
 const errors = require("./lib/errors.js");
 const { liveEvents } = require("./lib/live.js");
+const hostFns = require("./lib/host.js");
+const inlineCode = require("./lib/code.js");
+const { mcpHostFunctions } = require("./lib/mcp-host.js");
 
 const { ToolRuntimeError, ToolExecutionError, TimeoutError, AbortError, ProcessError, ValidationError, ConfigError, fromNative } =
   errors;
@@ -124,10 +127,14 @@ function callLimits(options) {
 
 class Runtime {
   #native;
+  #hostFunctions;
+  #hostErrorStack;
 
   /** @internal */
-  constructor(nativeRuntime) {
+  constructor(nativeRuntime, host) {
     this.#native = nativeRuntime;
+    this.#hostFunctions = host ? host.functions : null;
+    this.#hostErrorStack = Boolean(host && host.errorStack);
   }
 
   /** `"bun"` or `"node"`. */
@@ -175,7 +182,30 @@ class Runtime {
     return this.#execute(toolId, toolExecId, input, env, timeoutMs, options);
   }
 
-  async #execute(toolId, toolExecId, input, env, timeoutMs, options) {
+  /**
+   * Runs `source` as an ES module in a sandboxed process, like a tool call: `input`, `config`
+   * and `host` are in scope; its default export (or what a default-exported function returns
+   * when called like a tool) is the result.
+   */
+  async executeCode(source, options) {
+    let language = inlineCode.checkCodeOptions(source, options);
+    const o = options ?? {};
+    const toolExecId = o.toolExecId ?? newId();
+    if (this.runtimeType === "node") {
+      if (language === "ts") {
+        source = inlineCode.stripTypes(source, toolExecId);
+        language = "js";
+      }
+      inlineCode.checkSyntax(source, toolExecId);
+    }
+    try {
+      return await this.#execute(inlineCode.INLINE_TOOL_ID, toolExecId, o.input, o.env, o.timeoutMs, o, { source, language });
+    } catch (e) {
+      throw inlineCode.withPosition(e);
+    }
+  }
+
+  async #execute(toolId, toolExecId, input, env, timeoutMs, options, code) {
     checkString("toolId", toolId);
     checkString("toolExecId", toolExecId);
     if (options !== undefined && options !== null && typeof options !== "object") {
@@ -200,6 +230,10 @@ class Runtime {
     const inputJson = toJson("input", input);
     const configJson = toJson("options.config", options ? options.config : undefined);
     const cleanEnv = checkEnv(env);
+    const callHost = hostFns.mergeHostFunctions(
+      this.#hostFunctions,
+      hostFns.checkHostFunctions("options.hostFunctions", options ? options.hostFunctions : undefined),
+    );
     // The call's place in line is taken here, synchronously (before this async function first
     // awaits), so calls are admitted in the order they were made.
     const callId = native(() => this.#native.beginCall(toolId, toolExecId));
@@ -207,7 +241,15 @@ class Runtime {
     const onAbort = () => this.#native.cancel(callId);
     let outcome;
     let running;
+    // Host functions' `ctx.signal`: fires when the call ends, however it ends.
+    const hostEnd = callHost ? new AbortController() : null;
     try {
+      if (callHost) {
+        const ctx = Object.freeze({ toolId, toolExecId, signal: hostEnd.signal });
+        const dispatch = hostFns.makeDispatch(callHost, ctx, this.#hostErrorStack);
+        this.#native.setHostFunctions(callId, Object.keys(callHost), dispatch);
+      }
+      if (code) this.#native.setInlineCode(callId, code.source, code.language);
       if (signal) signal.addEventListener("abort", onAbort, { once: true });
       running = this.#native.execute(callId, inputJson, configJson, cleanEnv, timeoutMs, limits, onEvent);
     } finally {
@@ -219,10 +261,12 @@ class Runtime {
       const err = fromNative(e);
       // The native side only knows that the call was cancelled; why is the signal's.
       if (err instanceof AbortError && signal && signal.aborted) err.reason = abortReason(signal);
+      if (hostEnd) hostEnd.abort(hostFns.endReason(err));
       throw err;
     } finally {
       if (signal) signal.removeEventListener("abort", onAbort);
     }
+    if (hostEnd) hostEnd.abort(hostFns.endReason(null));
     try {
       const result = JSON.parse(outcome.output);
       return limits && limits.metrics ? { result, metrics: outcome.metrics } : result;
@@ -268,8 +312,19 @@ class RuntimeFactory {
     if (config !== undefined && config !== null && (typeof config !== "object" || Array.isArray(config))) {
       throw new ConfigError("config must be an object", { code: "ERR_INVALID_CONFIG" });
     }
-    const nativeRuntime = await nativeAsync(() => binding.createRuntime(this.projectRoot, config ?? {}, runtimeHints()));
-    return new Runtime(nativeRuntime);
+    // Host functions live in this process: they never reach the native config.
+    const { hostFunctions, hostErrorStack, ...nativeConfig } = config ?? {};
+    let functions;
+    try {
+      functions = hostFns.checkHostFunctions("hostFunctions", hostFunctions);
+    } catch (e) {
+      throw new ConfigError(e.message, { code: "ERR_INVALID_CONFIG" });
+    }
+    if (hostErrorStack !== undefined && typeof hostErrorStack !== "boolean") {
+      throw new ConfigError("hostErrorStack must be a boolean", { code: "ERR_INVALID_CONFIG" });
+    }
+    const nativeRuntime = await nativeAsync(() => binding.createRuntime(this.projectRoot, nativeConfig, runtimeHints()));
+    return new Runtime(nativeRuntime, { functions, errorStack: hostErrorStack === true });
   }
 }
 
@@ -328,6 +383,7 @@ module.exports = {
   isNodeAvailable,
   newId,
   sandboxCapabilities,
+  mcpHostFunctions,
   RuntimeTypeBun,
   RuntimeTypeNode,
   SupportedRuntimeTypes,

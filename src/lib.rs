@@ -14,8 +14,9 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 use tool_runtime_core::config::{self, ConfigPatch, RuntimeConfig, RuntimeType};
+use tool_runtime_core::host::{BoxFuture, HostDispatch, HostFunctions, HostReply};
 use tool_runtime_core::locate::{self, RuntimeHints};
-use tool_runtime_core::{Admitted, CallEvent, CallOptions, Error as CoreError, RuntimeFactory};
+use tool_runtime_core::{Admitted, CallEvent, CallOptions, Error as CoreError, InlineCode, RuntimeFactory};
 
 /// The JS function that receives a call's live events (`lib/live.js` routes them to `onLog`
 /// and `onProgress`). It never throws: the JS side catches what the user's callbacks throw.
@@ -219,6 +220,42 @@ pub struct BindingRuntime {
 struct PendingCall {
     cancel: CancellationToken,
     admitted: Option<Admitted>,
+    host: Option<Arc<HostFunctions>>,
+    code: Option<InlineCode>,
+}
+
+/// What `lib/host.js` answers for one host call: the result (or what was thrown) as JSON text.
+#[napi(object)]
+pub struct BindingHostReply {
+    pub ok: bool,
+    pub json: String,
+}
+
+type HostFn =
+    ThreadsafeFunction<FnArgs<(String, String)>, Promise<BindingHostReply>, FnArgs<(String, String)>, Status, false>;
+
+/// Host functions that live in JS: each call goes to the JS thread and its promise is awaited
+/// here, off the frame loop.
+struct JsHost(Arc<HostFn>);
+
+impl HostDispatch for JsHost {
+    fn call(&self, name: String, args_json: String) -> BoxFuture<HostReply> {
+        let f = self.0.clone();
+        Box::pin(async move {
+            let answered = match f.call_async(FnArgs::from((name, args_json))).await {
+                Ok(promise) => promise.await,
+                Err(e) => Err(e),
+            };
+            match answered {
+                Ok(BindingHostReply { ok: true, json }) => HostReply::Value(json),
+                Ok(BindingHostReply { ok: false, json }) => HostReply::Error(json),
+                // lib/host.js never rejects; this is the JS thread going away (the host exiting).
+                Err(e) => HostReply::Error(
+                    serde_json::json!({ "name": "Error", "message": e.reason, "code": "ERR_INTERNAL" }).to_string(),
+                ),
+            }
+        })
+    }
 }
 
 #[napi]
@@ -256,7 +293,8 @@ impl BindingRuntime {
         let admitted = self.inner.admit(&tool_id, &tool_exec_id).map_err(|e| thrown(env, e))?;
         let mut n = self.next_call.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.wrapping_add(1);
-        let pending = PendingCall { cancel: CancellationToken::new(), admitted: Some(admitted) };
+        let pending =
+            PendingCall { cancel: CancellationToken::new(), admitted: Some(admitted), host: None, code: None };
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(*n, pending);
         Ok(*n)
     }
@@ -272,6 +310,28 @@ impl BindingRuntime {
     #[napi]
     pub fn forget_call(&self, call_id: u32) {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id);
+    }
+
+    /// Gives a begun call its host functions: `dispatch(name, argsJson)` runs one of `names`.
+    #[napi]
+    pub fn set_host_functions(
+        &self,
+        call_id: u32,
+        names: Vec<String>,
+        #[napi(ts_arg_type = "(name: string, argsJson: string) => Promise<BindingHostReply>")] dispatch: HostFn,
+    ) {
+        if let Some(p) = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&call_id) {
+            let names = names.into_iter().collect();
+            p.host = Some(Arc::new(HostFunctions { names, dispatch: Arc::new(JsHost(Arc::new(dispatch))) }));
+        }
+    }
+
+    /// Makes a begun call run `source` (an ES module) instead of a tool of the entrypoint.
+    #[napi]
+    pub fn set_inline_code(&self, call_id: u32, source: String, language: String) {
+        if let Some(p) = self.calls.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&call_id) {
+            p.code = Some(InlineCode { source, language });
+        }
     }
 
     /// Idle warm workers and their process ids.
@@ -293,10 +353,10 @@ impl BindingRuntime {
         limits: Option<BindingCallLimits>,
         on_event: Option<EventSink>,
     ) -> Result<PromiseRaw<'env, BindingOutcome>> {
-        let (token, admitted) = {
+        let (token, admitted, host, code) = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-            match calls.get_mut(&call_id).map(|p| (p.cancel.clone(), p.admitted.take())) {
-                Some((token, Some(admitted))) => (token, admitted),
+            match calls.get_mut(&call_id).map(|p| (p.cancel.clone(), p.admitted.take(), p.host.take(), p.code.take())) {
+                Some((token, Some(admitted), host, code)) => (token, admitted, host, code),
                 _ => {
                     return Err(thrown(
                         js_env,
@@ -324,6 +384,8 @@ impl BindingRuntime {
                 cpu_time_limit_ms: opt_ms("cpuTimeLimitMs", limits.cpu_time_limit_ms)?,
                 metrics: limits.metrics.unwrap_or(false),
                 events: None,
+                host,
+                code,
             };
             let Some(sink) = on_event else { return inner.run(admitted, opts).await };
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

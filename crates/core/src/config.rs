@@ -142,6 +142,10 @@ pub struct RuntimeConfig {
     /// Fixed name resolution for the egress proxy (`--allow-net=HOSTS`), like a hosts file:
     /// `{ "api.internal": ["10.0.0.5"] }`. Names not listed resolve through the system.
     pub net_hosts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Host function calls one tool call may have running at once (the harness queues the rest).
+    pub max_host_calls_in_flight: u32,
+    /// Host function calls one tool call may make in total.
+    pub max_host_calls: u32,
 }
 
 /// Warm, sandboxed workers.
@@ -239,6 +243,8 @@ impl Default for RuntimeConfig {
             max_queue: None,
             pool: None,
             net_hosts: Default::default(),
+            max_host_calls_in_flight: 64,
+            max_host_calls: 10_000,
         }
     }
 }
@@ -334,6 +340,9 @@ impl RuntimeConfig {
         }
         if self.max_temp_mb == 0 {
             return bad("maxTempMb must be greater than 0".into());
+        }
+        if self.max_host_calls_in_flight == 0 || self.max_host_calls == 0 {
+            return bad("maxHostCallsInFlight and maxHostCalls must be at least 1".into());
         }
         if self.max_concurrency == 0 {
             return bad("maxConcurrency must be at least 1".into());

@@ -60,6 +60,35 @@ pub enum Frame {
         nonce: String,
         update: Progress,
     },
+    /// The tool calls a host function (see `crate::host`); `args` is one JSON value.
+    HostCall {
+        nonce: String,
+        id: u64,
+        name: String,
+        args: String,
+    },
+    /// Inline code (`executeCode`) did not compile.
+    CodeError {
+        nonce: String,
+        error: CodeErrorBody,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeErrorBody {
+    pub name: String,
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub line_text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HostCallBody {
+    id: u64,
+    name: String,
+    args: Option<Box<RawValue>>,
 }
 
 /// Which side of a call a schema check refused.
@@ -111,7 +140,9 @@ impl Frame {
             | Frame::BadOutput { nonce, .. }
             | Frame::Tools { nonce, .. }
             | Frame::Invalid { nonce, .. }
-            | Frame::Progress { nonce, .. } => Some(nonce),
+            | Frame::Progress { nonce, .. }
+            | Frame::HostCall { nonce, .. }
+            | Frame::CodeError { nonce, .. } => Some(nonce),
             _ => None,
         }
     }
@@ -162,6 +193,16 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame, String> {
         "progress" => {
             let (nonce, body) = answer();
             Frame::Progress { nonce, update: serde_json::from_str(body).map_err(|_| json(tag))? }
+        }
+        "codeerr" => {
+            let (nonce, body) = answer();
+            Frame::CodeError { nonce, error: serde_json::from_str(body).map_err(|_| json(tag))? }
+        }
+        "hcall" => {
+            let (nonce, body) = answer();
+            let b = serde_json::from_str::<HostCallBody>(body).map_err(|_| json(tag))?;
+            let args = b.args.map(|a| a.get().to_string()).unwrap_or_else(|| "null".into());
+            Frame::HostCall { nonce, id: b.id, name: b.name, args }
         }
         other => return Err(format!("unknown frame tag {:?}", truncate(other, 40))),
     })
@@ -260,10 +301,6 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
         FrameReader { inner, buf: Vec::new(), max_frame }
     }
 
-    pub fn max_frame(&self) -> usize {
-        self.max_frame
-    }
-
     /// The next frame without its newline, or `None` at end of stream. A partial frame at end
     /// of stream is returned as `Io` ("truncated frame").
     ///
@@ -324,6 +361,10 @@ mod tests {
         assert!(parse_frame(b"\xff\xfe").is_err());
         assert!(parse_frame(b"bogus {}").is_err());
         assert!(parse_frame(b"err {not json").is_err());
+        let hc = parse_frame(br#"hcall n1 {"id":3,"name":"add","args":{"a":[1]}}"#).unwrap();
+        assert_eq!(hc, Frame::HostCall { nonce: "n1".into(), id: 3, name: "add".into(), args: r#"{"a":[1]}"#.into() });
+        assert!(parse_frame(br#"hcall n1 {"id":3,"name":"add","args":{"a":}"#).is_err());
+        assert!(parse_frame(br#"hcall n1 {"id":-1,"name":"add"}"#).is_err());
     }
 
     #[test]

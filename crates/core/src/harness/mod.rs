@@ -19,27 +19,20 @@ pub const EGRESS_FILE_NAME: &str = "egress.mjs";
 /// harness when started with `--no-network`).
 pub const NETDENY_SOURCE: &str = include_str!("netdeny.mjs");
 pub const NETDENY_FILE_NAME: &str = "netdeny.mjs";
-<<<<<<< HEAD
 /// Tool metadata and Standard Schema checks (imported by the harness).
 pub const DESCRIBE_SOURCE: &str = include_str!("describe.mjs");
 pub const DESCRIBE_FILE_NAME: &str = "describe.mjs";
-=======
 /// Runs TypeScript through `amaro` on a node without its own (loaded by the harness when
 /// started with `--typescript=DIR`).
 pub const TSLOAD_SOURCE: &str = include_str!("tsload.mjs");
 pub const TSLOAD_FILE_NAME: &str = "tsload.mjs";
->>>>>>> tsnode
 /// Every file of the harness, by name.
-pub const FILES: [(&str, &str); 4] = [
+pub const FILES: [(&str, &str); 5] = [
     (EGRESS_FILE_NAME, EGRESS_SOURCE),
     (NETDENY_FILE_NAME, NETDENY_SOURCE),
-<<<<<<< HEAD
     (WORKER_FILE_NAME, WORKER_SOURCE),
     (DESCRIBE_FILE_NAME, DESCRIBE_SOURCE),
-=======
     (TSLOAD_FILE_NAME, TSLOAD_SOURCE),
-    (WORKER_FILE_NAME, WORKER_SOURCE),
->>>>>>> tsnode
 ];
 /// The folder, beside the call temp dirs on a call's private tmpfs, that holds its harness.
 pub const PRIVATE_DIR_NAME: &str = "harness";

@@ -131,6 +131,8 @@ function onFrame(line) {
     }
   } else if (tag === "list") {
     listTools(body);
+  } else if (tag === "hret") {
+    onHostReply(body);
   } else if (tag === "ping") {
     warmUp(body);
   } else if (tag === "env") {
@@ -180,16 +182,25 @@ function asTool(value) {
   }
   return null;
 }
-async function runCall({ toolId, toolExecId, nonce, input, config }) {
+async function runCall({ toolId, toolExecId, nonce, input, config, host: hostSpec, code }) {
   const answer = (tag, payload) => send(tag, `${nonce} ${payload}`);
   calls += 1;
   const mod = await moduleReady;
   if (mod === null) return; // loaderr already sent
-  const tools = toolsCache ?? (toolsCache = collectTools(mod));
-  const tool = tools.get(toolId);
-  if (tool === undefined) {
-    answer("notfound", stringify({ available: [...tools.keys()].sort() }));
-    return;
+  const callState = { ended: false, pending: new Set() };
+  const host = makeHost(hostSpec, nonce, callState);
+  let tool;
+  if (code) {
+    const run = await importCode(code, input, config ?? null, host, answer);
+    if (run === null) return; // codeerr already sent
+    tool = { run, meta: {} };
+  } else {
+    const tools = toolsCache ?? (toolsCache = collectTools(mod));
+    tool = tools.get(toolId);
+    if (tool === undefined) {
+      answer("notfound", stringify({ available: [...tools.keys()].sort() }));
+      return;
+    }
   }
   controller = new AbortController();
   // Progress frames carry this call's nonce; once the call is answered they stop, so a timer
@@ -202,7 +213,7 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
     if (typeof message === "string") p.message = message;
     answer("progress", stringify(p));
   };
-  const context = { toolId, toolExecId, signal: controller.signal, progress };
+  const context = { toolId, toolExecId, signal: controller.signal, progress, host };
   let value;
   try {
     const inputStd = standardOf(tool.meta.inputSchema);
@@ -210,6 +221,7 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
       const checked = await checkStandard(inputStd, input);
       if (checked.issues) {
         answered = true;
+        endHostCalls(callState);
         answer("invalid", stringify({ kind: "input", issues: checked.issues }));
         return;
       }
@@ -221,6 +233,7 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
       const checked = await checkStandard(outputStd, value);
       if (checked.issues) {
         answered = true;
+        endHostCalls(callState);
         answer("invalid", stringify({ kind: "output", issues: checked.issues }));
         return;
       }
@@ -228,10 +241,12 @@ async function runCall({ toolId, toolExecId, nonce, input, config }) {
     }
   } catch (err) {
     answered = true;
+    endHostCalls(callState);
     answer("err", stringify(describe(err)));
     return;
   }
   answered = true;
+  endHostCalls(callState);
   let json;
   try {
     json = value === undefined ? "" : stringify(value);
@@ -264,6 +279,142 @@ async function listTools(body) {
     return;
   }
   send("tools", `${nonce} ${json}`);
+}
+
+// Host calls: "hcall <nonce> {id,name,args}" out, "hret {id,value|error}" back. The host checks
+// the nonce, the name and every limit itself; the checks here only give a tool clear errors
+// early (and queue calls past maxInFlight instead of having them refused).
+const hostPending = new Map();
+let hostSeq = 0;
+
+function hostError(code, message, name = "HostCallError") {
+  const e = new Error(message);
+  e.name = name;
+  e.code = code;
+  return e;
+}
+
+function makeHost(spec, nonce, callState) {
+  const names = spec ? spec.names : [];
+  const maxInFlight = spec ? spec.maxInFlight : 1;
+  const maxBytes = spec ? spec.maxBytes : Infinity;
+  let inFlight = 0;
+  const waiting = [];
+  const next = () => {
+    inFlight -= 1;
+    if (waiting.length > 0 && !callState.ended) waiting.shift()();
+  };
+  const invoke = (name, args) =>
+    new Promise((resolve, reject) => {
+      if (callState.ended) return reject(hostError("ERR_CALL_ENDED", `host function ${name} was called after its tool call ended`));
+      let json;
+      try {
+        json = args === undefined ? "null" : stringify(args);
+      } catch (e) {
+        return reject(hostError("ERR_INVALID_ARGUMENT", `the arguments of host function ${name} are not JSON-serialisable: ${safeString(e && e.message)}`));
+      }
+      if (json === undefined) return reject(hostError("ERR_INVALID_ARGUMENT", `the arguments of host function ${name} are not JSON-serialisable`));
+      const size = encoder.encode(json).length;
+      if (size > maxBytes) {
+        return reject(hostError("ERR_OUTPUT_TOO_LARGE", `the arguments of host function ${name} are ${size} bytes, over the limit of ${maxBytes} bytes (maxOutputBytes)`));
+      }
+      const start = () => {
+        inFlight += 1;
+        const id = ++hostSeq;
+        hostPending.set(id, { resolve, reject, done: next, callState });
+        callState.pending.add(id);
+        send("hcall", `${nonce} {"id":${id},"name":${stringify(name)},"args":${json}}`);
+      };
+      if (inFlight < maxInFlight) start();
+      else waiting.push(start);
+    });
+  const fns = Object.create(null);
+  for (const name of names) fns[name] = (args) => invoke(name, args);
+  // Any other name still goes to the host, which refuses it (ERR_HOST_FUNCTION_NOT_FOUND);
+  // "then" stays undefined so that `await context.host` is not taken for a promise.
+  return new Proxy(Object.freeze(fns), {
+    get(target, prop) {
+      if (typeof prop !== "string" || prop === "then") return undefined;
+      return target[prop] ?? ((args) => invoke(prop, args));
+    },
+  });
+}
+
+function endHostCalls(callState) {
+  callState.ended = true;
+  for (const id of callState.pending) {
+    const p = hostPending.get(id);
+    hostPending.delete(id);
+    if (p) p.reject(hostError("ERR_CALL_ENDED", "the tool call ended before its host function answered"));
+  }
+  callState.pending.clear();
+}
+
+function onHostReply(body) {
+  let reply;
+  try {
+    reply = parse(body);
+  } catch {
+    return;
+  }
+  const p = hostPending.get(reply.id);
+  if (!p) return;
+  hostPending.delete(reply.id);
+  p.callState.pending.delete(reply.id);
+  p.done();
+  if (reply.error) {
+    const { name, message, code, stack } = reply.error;
+    const e = hostError(code ?? null, String(message ?? ""), String(name ?? "Error"));
+    if (typeof stack === "string") e.hostStack = stack;
+    p.reject(e);
+  } else {
+    p.resolve(reply.value);
+  }
+}
+
+// Inline code (executeCode): imported from a data: URL, so the source is never written to a
+// file. The prologue shares the source's first line, so line numbers are the source's own.
+const codeScopes = new Map();
+let codeSeq = 0;
+Object.defineProperty(globalThis, Symbol.for("tool-runtime.code"), {
+  value: Object.freeze({
+    take(token) {
+      const scope = codeScopes.get(token);
+      codeScopes.delete(token);
+      return scope;
+    },
+  }),
+});
+
+async function importCode({ source, language }, input, config, host, answer) {
+  const token = `${process.pid}-${++codeSeq}`;
+  const prologue = `const { input, config, host } = globalThis[Symbol.for("tool-runtime.code")].take(${stringify(token)}); `;
+  codeScopes.set(token, { input, config, host });
+  const type = language === "ts" ? "typescript" : "javascript";
+  const text = prologue + source;
+  const url = `data:text/${type};base64,${typeof Buffer !== "undefined" ? Buffer.from(text).toString("base64") : btoa(text)}`;
+  let mod;
+  try {
+    mod = await import(url);
+  } catch (err) {
+    // The prologue takes the scope as evaluation starts: if it is still here, the source
+    // failed to parse or link, else its top-level code threw (a JSON.parse SyntaxError too).
+    const loaded = !codeScopes.has(token);
+    codeScopes.delete(token);
+    const pos = err && err.position;
+    if (loaded) {
+      answer("err", stringify(describe(err)));
+    } else if (pos && typeof pos.line === "number") {
+      const column = pos.line === 1 ? pos.column - prologue.length : pos.column;
+      answer("codeerr", stringify({ name: "SyntaxError", message: safeString(err.message), line: pos.line, column, lineText: pos.line === 1 ? source.split("\n")[0] : safeString(pos.lineText ?? "") }));
+    } else {
+      const name = safeString((err && err.name) ?? "Error");
+      answer("codeerr", stringify({ name, message: safeString(err && err.message), line: null, column: null, lineText: null }));
+    }
+    return null;
+  }
+  const value = mod.default;
+  return typeof value === "function" ? value : () => value;
 }
 
 function safeString(v) {

@@ -28,6 +28,7 @@ pub(super) struct CallJob {
     pub limits: Limits,
     pub want_metrics: bool,
     pub events: Option<crate::worker::CallEvents>,
+    pub host: Option<Arc<crate::host::HostFunctions>>,
 }
 
 /// What the caller's side can see of a call that is still running.
@@ -95,6 +96,7 @@ pub(super) async fn attempt(
     job.state.watch(&worker);
     worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm, &job.nonce);
     worker.set_live(job.events.clone());
+    worker.set_host(job.host.clone(), inner.host_limits());
     worker.send(&job.frame);
     let ran = worker.run(call, &mut cancel_rx).await;
     if job.events.is_some() {

@@ -90,6 +90,19 @@ pub struct CallOptions {
     pub metrics: bool,
     /// Receives the call's output lines and progress reports while it runs.
     pub events: Option<crate::worker::CallEvents>,
+    /// Functions the tool may call back (`context.host.name(args)`).
+    pub host: Option<Arc<crate::host::HostFunctions>>,
+    /// Source to run as an ES module instead of a tool of the entrypoint.
+    pub code: Option<InlineCode>,
+}
+
+/// Code given with the call (`executeCode`): it travels in the call frame and is imported from
+/// memory, never from a file.
+#[derive(Debug, Clone)]
+pub struct InlineCode {
+    pub source: String,
+    /// `"js"` or `"ts"`.
+    pub language: String,
 }
 
 /// What a successful call produced.
@@ -137,13 +150,10 @@ pub(crate) struct Inner {
     pool: Option<Arc<Pool>>,
     /// The egress proxy's rules and resolver, when the policy lists hosts.
     egress: Option<EgressRules>,
-<<<<<<< HEAD
     /// The tools' metadata and compiled schemas (`listTools()`).
     catalog: tools::Catalog,
-=======
     /// How node runs a TypeScript entrypoint.
     typescript: TypeScript,
->>>>>>> tsnode
 }
 
 impl Runtime {
@@ -349,7 +359,8 @@ impl Runtime {
         // Only answers carrying this call's nonce are this call's: a line the tool writes on
         // the channel itself is not.
         let nonce = protocol::new_nonce();
-        let frame = protocol::encode_call(&call.tool_id, &call.tool_exec_id, &nonce, &input, &config);
+        let mut frame = protocol::encode_call(&call.tool_id, &call.tool_exec_id, &nonce, &input, &config);
+        inner.extend_frame(&mut frame, opts.host.as_deref(), opts.code.as_ref())?;
         let (cancel_tx, cancel_rx) = watch::channel(None::<CancelReason>);
         let (result_tx, result_rx) = oneshot::channel();
         let state = Arc::new(CallState::default());
@@ -362,6 +373,7 @@ impl Runtime {
             limits,
             want_metrics: opts.metrics,
             events: opts.events,
+            host: opts.host,
         };
         let task_inner = inner.clone();
         inner.tracker.spawn(async move {
@@ -392,15 +404,11 @@ impl Runtime {
                 Err(Error::Closed)
             }
         };
-<<<<<<< HEAD
-        let outcome = outcome.and_then(|o| {
+        let outcome = outcome.map_err(|e| inner.sandbox.explain(e)).and_then(|o| {
             inner.check_output(&output_call, &o.output_json, o.output_wrapped)?;
             Ok(o)
         });
         outcome.map(|mut o| {
-=======
-        outcome.map_err(|e| inner.sandbox.explain(e)).map(|mut o| {
->>>>>>> tsnode
             if let Some(m) = &mut o.metrics {
                 m.queued_ms = (queued_ms * 100.0).round() / 100.0;
                 m.wall_ms = (made.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
@@ -436,6 +444,47 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Limits of a call's host calls.
+    fn host_limits(&self) -> crate::worker::HostLimits {
+        crate::worker::HostLimits {
+            max_in_flight: self.config.max_host_calls_in_flight,
+            max_calls: self.config.max_host_calls,
+            max_bytes: self.config.max_output_bytes as usize,
+        }
+    }
+
+    /// Tells the harness about the call's host functions and inline code, in the call frame.
+    fn extend_frame(
+        &self,
+        frame: &mut Vec<u8>,
+        host: Option<&crate::host::HostFunctions>,
+        code: Option<&InlineCode>,
+    ) -> Result<()> {
+        if let Some(h) = host {
+            let l = self.host_limits();
+            let v = serde_json::json!({ "names": h.names, "maxInFlight": l.max_in_flight, "maxBytes": l.max_bytes });
+            crate::host::extend_call_frame(frame, "host", &v);
+        }
+        if let Some(c) = code {
+            if c.language != "js" && c.language != "ts" {
+                return Err(Error::invalid_argument(format!(
+                    "language must be \"js\" or \"ts\", got {:?}",
+                    c.language
+                )));
+            }
+            if c.source.len() > self.config.max_output_bytes as usize {
+                return Err(Error::invalid_argument(format!(
+                    "the source is {} bytes, over the limit of {} bytes (maxOutputBytes)",
+                    c.source.len(),
+                    self.config.max_output_bytes
+                )));
+            }
+            let v = serde_json::json!({ "source": c.source, "language": c.language });
+            crate::host::extend_call_frame(frame, "code", &v);
+        }
+        Ok(())
     }
 
     /// The runtime's own limits (what warm workers are started with).

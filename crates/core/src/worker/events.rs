@@ -30,7 +30,7 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
         until_loaded: bool,
     ) -> Event {
-        let max_output = self.reader.max_frame().saturating_sub(16);
+        let max_output = self.max_output;
         let mut drain_deadline: Option<tokio::time::Instant> = None;
         let watch_limits = self.limits.any_tree_limit();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -66,6 +66,7 @@ impl Worker {
                         return Event::Fail(Error::InvalidOutput { call: call.clone(), reason: format!("the result channel broke: {reason}") });
                     }
                 },
+                Some(done) = self.host_chan.1.recv() => self.on_host_done(done),
                 status = self.child.wait(), if self.exit_status.is_none() => {
                     // Members of the group may outlive the leader (a grandchild holding the
                     // channel open): signal them while the group id is still reserved by them.
@@ -143,6 +144,25 @@ impl Worker {
                 return None;
             }
             Frame::Pong => Event::Pong,
+            Frame::CodeError { error, .. } => {
+                // The process is as healthy as before: only the call's own source failed.
+                self.answered = true;
+                let at = match (error.line, error.column) {
+                    (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                    _ => String::new(),
+                };
+                Event::Fail(Error::EntrypointFailed {
+                    call: call.clone(),
+                    entrypoint: crate::host::INLINE_CODE.into(),
+                    message: format!("{}: {}{at}", error.name, error.message),
+                    stack: error.line_text,
+                    exit: self.exit_info(),
+                })
+            }
+            Frame::HostCall { id, name, args, .. } => {
+                self.on_host_call(id, name, args);
+                return None;
+            }
             Frame::Loaded => {
                 self.phase = Phase::Loaded;
                 if !until_loaded {

@@ -23,6 +23,8 @@ pub struct CallMetrics {
     /// Connections through the egress proxy (with `--allow-net=HOSTS`): host, port, address,
     /// allowed or refused (with the reason), bytes each way.
     pub network: Option<Vec<crate::egress::NetEvent>>,
+    /// Host calls (when the call was given host functions): count, time, one entry each.
+    pub host_calls: Option<crate::host::HostCallMetrics>,
 }
 
 impl Worker {
@@ -45,6 +47,7 @@ impl Worker {
             stderr_bytes: self.stderr.total().saturating_sub(self.usage.stderr_base),
             warm: self.warm,
             network: self.proxy.as_ref().map(|_| self.net_events()),
+            host_calls: self.host_metrics(),
             ..CallMetrics::default()
         };
         if let Some(st) = self.exit_status {

@@ -7,6 +7,7 @@
 //! the same in order and waits for it (what `close()` waits for).
 
 mod events;
+mod host;
 mod live;
 mod metrics;
 mod watchdog;
@@ -25,6 +26,7 @@ use crate::limits::{self, CallGroup, Limits};
 use crate::protocol::{self, FrameReader};
 use crate::supervisor::{self, Capture, SpawnRequest};
 
+pub use host::HostLimits;
 pub use live::{CallEvent, CallEvents, LineSink, Stream};
 pub use metrics::CallMetrics;
 use writer::FrameWriter;
@@ -142,6 +144,12 @@ pub(crate) struct Worker {
     events: Option<CallEvents>,
     /// The last result was not an object (it reaches the caller as `{ "value": ... }`).
     output_wrapped: bool,
+    /// Largest result, in JSON bytes.
+    max_output: usize,
+    /// The current call's host functions, if it was given any.
+    host: Option<host::HostSession>,
+    /// Host calls that finished, back to the frame loop.
+    host_chan: host::HostChannel,
 }
 
 impl Worker {
@@ -158,7 +166,9 @@ impl Worker {
             child,
             pid,
             exit_status: None,
-            reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 16),
+            // Room for a frame's tag, nonce and fields around a payload of `max_output` bytes
+            // (a host call's arguments, with its name of up to 256 bytes).
+            reader: FrameReader::new(BufReader::with_capacity(64 * 1024, rd), spec.max_output + 1024),
             writer: FrameWriter::new(wr),
             stdout,
             stderr,
@@ -181,6 +191,9 @@ impl Worker {
             warm: false,
             events: None,
             output_wrapped: false,
+            max_output: spec.max_output,
+            host: None,
+            host_chan: host::channel(),
         };
         if let (Some(fd), Some((rules, resolver))) = (listener, spec.egress) {
             // A failure here drops `worker`, which kills the process just started.
@@ -325,7 +338,9 @@ impl Worker {
         cancel: &mut watch::Receiver<Option<CancelReason>>,
     ) -> Result<String, CallError> {
         use events::Event;
-        match self.next_event(call, cancel, false).await {
+        let event = self.next_event(call, cancel, false).await;
+        self.end_host_calls();
+        match event {
             Event::Loaded | Event::Pong => Err(CallError::Final(Error::internal("unexpected warm-up frame"))),
             Event::Output(o) | Event::Tools(o) => Ok(o),
             Event::Fail(e) => Err(CallError::Final(e)),
