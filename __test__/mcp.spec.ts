@@ -20,7 +20,7 @@ import { newMarker, rejection, waitPidsGone } from "./proc-helpers";
 const EXAMPLES = path.join(__dirname, "..", "examples");
 const BIN = path.join(__dirname, "..", "bin", "tool-runtime.js");
 
-type TextResult = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: unknown };
+type TextResult = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: unknown; _meta?: Record<string, unknown> };
 
 /** The checks both transports must pass; `marker` is in the env of every call the server makes. */
 function behaves(connect: () => { client: Client; marker: string }) {
@@ -88,6 +88,7 @@ function behaves(connect: () => { client: Client; marker: string }) {
     const r = (await client.callTool({ name: "fetchUrl", arguments: { url: "http://127.0.0.1:9/" } })) as TextResult;
     assert.equal(r.isError, true);
     assert.match(r.content[0].text, /^ERR_TOOL_FAILED: /);
+    assert.deepEqual(r._meta?.["tool-runtime/error"], { name: "ToolExecutionError", code: "ERR_TOOL_FAILED" });
   });
 
   it("an unknown tool name is a protocol error naming it", async () => {
