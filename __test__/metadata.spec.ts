@@ -140,18 +140,19 @@ for (const runtimeType of RUNTIMES) {
         settled = true;
       });
       assert.deepEqual(result, { ok: true });
+      // In order within a stream (stdout and stderr are two pipes: between them, as read).
+      const stdout = seen.filter((e) => e.stream === "stdout");
       assert.deepEqual(
-        seen.map((e) => [e.stream, e.line]),
-        [
-          ["stdout", "first line"],
-          ["stderr", "a warning"],
-          ["stdout", "partial then whole"],
-          ["stdout", "no newline at the end"],
-        ],
+        stdout.map((e) => e.line),
+        ["first line", "partial then whole", "no newline at the end"],
+      );
+      assert.deepEqual(
+        seen.filter((e) => e.stream === "stderr").map((e) => e.line),
+        ["a warning"],
       );
       assert.ok(seen.every((e) => !e.settled), "a line arrived after the call settled");
-      // The first lines were read before the tool's wait ended.
-      assert.ok(seen[2].time - seen[0].time >= 400, `lines arrived together: ${JSON.stringify(seen)}`);
+      // The first line was read before the tool's wait ended.
+      assert.ok(stdout[1].time - stdout[0].time >= 400, `lines arrived together: ${JSON.stringify(seen)}`);
       assert.ok(seen.every((e) => typeof e.time === "number" && e.time > 1.7e12));
     });
 
@@ -167,6 +168,29 @@ for (const runtimeType of RUNTIMES) {
       const e: any = await rejection(rt.executeTool("forgesProgress", "p-2", {}, {}, { onProgress: (p) => forged.push(p) }));
       assert.equal(e.code, "ERR_INVALID_OUTPUT");
       assert.deepEqual(forged, []);
+    });
+
+    it("metadata that cannot be used rejects the listing with the tool's name; calls still run", async () => {
+      for (const [entry, tool, why] of [
+        ["bad-convert.mjs", "opaque", /no JSON Schema converter/],
+        ["bad-schema.mjs", "broken", /not a usable JSON Schema/],
+      ] as const) {
+        const bad = await new RuntimeFactory(path.join(FIXTURES, "meta")).createRuntime({
+          ...testConfig(),
+          runtimeType: runtimeType as any,
+          runtimePath: null,
+          entrypointPath: entry,
+        });
+        try {
+          const e: any = await rejection(bad.listTools());
+          assert.equal(e.code, "ERR_ENTRYPOINT_FAILED", String(e && e.stack));
+          assert.match(e.message, new RegExp(`tool ${tool}: its inputSchema`));
+          assert.match(e.message, why);
+          assert.deepEqual(await bad.executeTool("fine", "bad-1"), {});
+        } finally {
+          await bad.close();
+        }
+      }
     });
 
     it("a callback that throws does not break the call", async () => {
@@ -189,3 +213,32 @@ for (const runtimeType of RUNTIMES) {
     });
   });
 }
+
+describe("live logs and progress on a reused warm worker", () => {
+  let rt: Runtime;
+  before(async () => {
+    rt = await new RuntimeFactory(path.join(FIXTURES, "meta")).createRuntime({
+      ...testConfig(),
+      runtimeType: "bun",
+      runtimePath: null,
+      entrypointPath: "tools.mjs",
+      pool: { minIdle: 1, maxWorkers: 1, reuse: {} },
+    });
+  });
+  after(async () => {
+    await rt.close();
+  });
+
+  it("each call sees its own lines and progress only", async () => {
+    for (const id of ["warm-1", "warm-2"]) {
+      const lines: string[] = [];
+      const progress: number[] = [];
+      const r = await rt.executeTool("chatty", id, { waitMs: 50 }, {}, { onLog: (e) => lines.push(`${e.stream}: ${e.line}`) });
+      assert.deepEqual(r, { ok: true });
+      const want = ["stdout: first line", "stderr: a warning", "stdout: partial then whole", "stdout: no newline at the end"];
+      assert.deepEqual(lines.sort(), want.sort(), id);
+      await rt.executeTool("steps", `${id}-p`, { n: 2, waitMs: 1 }, {}, { onProgress: (p) => progress.push(p.progress) });
+      assert.deepEqual(progress, [1, 2], id);
+    }
+  });
+});

@@ -3,8 +3,9 @@
 // fd 3, so the tool's own stdout and stderr can never corrupt a result. One line per frame:
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
 // are enforced by the host, not by this file. The answers to a call ("ok", "err", "notfound",
-// "badout", "invalid", "progress", "tools") are "<tag> <nonce> <json>\n" with the call frame's nonce, which stays in runCall's
-// scope: the tool can write to fd 3 too, but cannot make the host take what it writes as an answer.
+// "badout", "invalid", "progress") or to a listing ("tools") are "<tag> <nonce> <json>\n" with
+// the request's nonce, which stays in runCall's (listTools') scope: the tool can write to fd 3
+// too, but cannot make the host take what it writes as an answer.
 import fs from "node:fs";
 import { checkStandard, describeTools, standardOf } from "./describe.mjs";
 

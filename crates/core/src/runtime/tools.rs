@@ -70,7 +70,7 @@ impl Runtime {
         }
         let fingerprint = fingerprint(&inner.project_root, &inner.entrypoint);
         let json = list_in_process(inner).await?;
-        let listing = compile(json, fingerprint)?;
+        let listing = compile(json, fingerprint).map_err(|message| inner.bad_metadata(message, None))?;
         let out = listing.json.clone();
         *inner.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(listing));
         Ok(out)
@@ -78,6 +78,17 @@ impl Runtime {
 }
 
 impl Inner {
+    /// Metadata the entrypoint declares that cannot be used: the entrypoint's fault, named.
+    fn bad_metadata(&self, message: String, stack: Option<String>) -> Error {
+        Error::EntrypointFailed {
+            call: CallId { tool_id: "listTools".into(), tool_exec_id: String::new() },
+            entrypoint: self.entrypoint.display().to_string(),
+            message,
+            stack,
+            exit: Default::default(),
+        }
+    }
+
     /// The cached listing while the project's files are unchanged.
     fn fresh_listing(&self) -> Option<Arc<Listing>> {
         let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
@@ -164,6 +175,10 @@ async fn list_in_process(inner: &Arc<Inner>) -> Result<String> {
     inner.tracker.spawn(worker.shutdown());
     match outcome {
         Ok(json) => Ok(json),
+        // The harness could not describe a tool (a schema it cannot convert, ...).
+        Err(CallError::Final(Error::ToolFailed { cause, .. })) => {
+            Err(inner.bad_metadata(format!("{}: {}", cause.name, cause.message), cause.stack))
+        }
         Err(CallError::Final(e)) => Err(e),
         Err(CallError::Start(_)) => Err(Error::internal("the listing process exited before it started")),
     }
@@ -171,21 +186,17 @@ async fn list_in_process(inner: &Arc<Inner>) -> Result<String> {
 
 /// Parses the harness's answer and compiles each schema; a schema the validator refuses is an
 /// error naming the tool.
-fn compile(json: String, fingerprint: u64) -> Result<Listing> {
-    let infos: Vec<ToolInfo> = serde_json::from_str(&json)
-        .map_err(|e| Error::internal(format!("the tool listing is not what the harness sends: {e}")))?;
+fn compile(json: String, fingerprint: u64) -> std::result::Result<Listing, String> {
+    let infos: Vec<ToolInfo> =
+        serde_json::from_str(&json).map_err(|e| format!("the tool listing is not what the harness sends: {e}"))?;
     let mut tools = HashMap::new();
     for info in infos {
         let compile_one = |field: &str, schema: &Option<serde_json::Value>| {
             schema
                 .as_ref()
                 .map(|s| {
-                    jsonschema::validator_for(s).map_err(|e| {
-                        Error::invalid_argument(format!(
-                            "tool {}: its {field} is not a usable JSON Schema: {e}",
-                            info.id
-                        ))
-                    })
+                    jsonschema::validator_for(s)
+                        .map_err(|e| format!("tool {}: its {field} is not a usable JSON Schema: {e}", info.id))
                 })
                 .transpose()
         };
