@@ -20,10 +20,10 @@ import { newMarker, rejection, waitPidsGone } from "./proc-helpers";
 const EXAMPLES = path.join(__dirname, "..", "examples");
 const BIN = path.join(__dirname, "..", "bin", "tool-runtime.js");
 
-type TextResult = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: unknown };
+type TextResult = { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: unknown; _meta?: Record<string, unknown> };
 
 /** The checks both transports must pass; `marker` is in the env of every call the server makes. */
-function behaves(connect: () => { client: Client; marker: string; serverPid?: number }) {
+function behaves(connect: () => { client: Client; marker: string }) {
   it("lists the example tools with descriptions and schemas, `/` mapped to `__`", async () => {
     const { client } = connect();
     const { tools } = await client.listTools();
@@ -88,6 +88,7 @@ function behaves(connect: () => { client: Client; marker: string; serverPid?: nu
     const r = (await client.callTool({ name: "fetchUrl", arguments: { url: "http://127.0.0.1:9/" } })) as TextResult;
     assert.equal(r.isError, true);
     assert.match(r.content[0].text, /^ERR_TOOL_FAILED: /);
+    assert.deepEqual(r._meta?.["tool-runtime/error"], { name: "ToolExecutionError", code: "ERR_TOOL_FAILED" });
   });
 
   it("an unknown tool name is a protocol error naming it", async () => {
@@ -97,10 +98,15 @@ function behaves(connect: () => { client: Client; marker: string; serverPid?: nu
   });
 
   it("the client's cancellation aborts the call and its process tree is gone", async () => {
-    const { client, marker, serverPid } = connect();
+    const { client, marker } = connect();
     const ac = new AbortController();
     const call = client.callTool({ name: "slow", arguments: { ms: 120_000 } }, undefined, { signal: ac.signal, timeout: 600_000 });
-    const mine = () => processesWithMarker(marker).filter((p) => p !== serverPid);
+    // The tool's processes carry the marker in their environment; the server's (given it as
+    // an argument) only in their command lines.
+    const mine = () => {
+      const servers = new Set(processesWithMarker(marker, { environ: false }));
+      return processesWithMarker(marker).filter((p) => !servers.has(p));
+    };
     let pids: number[] = [];
     await waitFor(() => (pids = mine()).length > 0, "the slow tool's process");
     ac.abort();
@@ -112,14 +118,16 @@ function behaves(connect: () => { client: Client; marker: string; serverPid?: nu
   });
 }
 
-describe("MCP over stdio: tool-runtime mcp as a child process", () => {
+describe("MCP over stdio: `npx tool-runtime mcp` as a child process", () => {
   const marker = newMarker("mcp-stdio");
   let client: Client;
   let transport: StdioClientTransport;
   before(async () => {
     transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [BIN, "mcp", "--root", EXAMPLES, "--env", `TR_MARK=${marker}`],
+      // As a user would: npx finds this package's own bin (after `npm install tool-runtime`, the installed one).
+      command: "npx",
+      args: ["--no-install", "tool-runtime", "mcp", "--env", `TR_MARK=${marker}`],
+      cwd: EXAMPLES,
       stderr: "inherit",
     });
     client = new Client({ name: "tool-runtime-test", version: "1.0.0" });
@@ -128,7 +136,7 @@ describe("MCP over stdio: tool-runtime mcp as a child process", () => {
   after(async () => {
     await client.close();
   });
-  behaves(() => ({ client, marker, serverPid: transport.pid ?? undefined }));
+  behaves(() => ({ client, marker }));
 
   it("the server exits when the client goes, leaving no process behind", async () => {
     const c = new Client({ name: "short-lived", version: "1.0.0" });
