@@ -2,11 +2,14 @@
 // node, cold and through both kinds of pool, with the sandbox on (the default policy: read
 // only, no network). Tools: fixtures/host.mjs.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type HostContext, type HostFunctions, type Runtime, type RuntimeConfigInput, TimeoutError } from "tool-runtime";
-import { RUNTIMES, makeRuntime, sleep } from "./helpers";
+import { FIXTURES, RUNTIMES, makeRuntime, sleep } from "./helpers";
 import { rejection } from "./proc-helpers";
 
 const MODES: { name: string; config: RuntimeConfigInput }[] = [
@@ -293,6 +296,19 @@ for (const runtimeType of RUNTIMES) {
       }
     });
   }
+
+  it(`${runtimeType}: host functions of an ended call do not keep the orchestrator's process alive`, async () => {
+    const script = path.join(__dirname, "scripts", "host-exit.mjs");
+    const child = spawn(process.execPath, [script, FIXTURES, runtimeType], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const cap = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    clearTimeout(cap);
+    assert.equal(signal, null, "the process did not exit on its own (killed after 60 s)");
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(out), { sum: 3, greeting: "Hello, x!" });
+  });
 
   describe(`${runtimeType}: a tool with no network reaches the host only through its functions`, () => {
     let server: http.Server;

@@ -21,7 +21,9 @@ pub struct HostLimits {
 
 /// The current call's host functions and what they have done so far.
 pub(super) struct HostSession {
-    fns: Arc<HostFunctions>,
+    /// Dropped when the call ends: the functions (JS closures, and the binding's handle that
+    /// keeps the JS event loop alive) must not outlive the call on an idle reused worker.
+    fns: Option<Arc<HostFunctions>>,
     limits: HostLimits,
     /// The worker's call number: a reply from an earlier call's host function is dropped.
     call_seq: u32,
@@ -56,7 +58,7 @@ impl Worker {
     /// Gives the call about to be sent its host functions (or none). Call after `begin_call`.
     pub fn set_host(&mut self, fns: Option<Arc<HostFunctions>>, limits: HostLimits) {
         self.host = fns.map(|fns| HostSession {
-            fns,
+            fns: Some(fns),
             limits,
             call_seq: self.calls,
             in_flight: 0,
@@ -67,8 +69,9 @@ impl Worker {
 
     /// Gives up the host calls of the call that just ended; their figures stay for `metrics`.
     pub(super) fn end_host_calls(&mut self) {
-        if let Some(s) = &self.host {
+        if let Some(s) = &mut self.host {
             s.ended.cancel();
+            s.fns = None;
         }
     }
 
@@ -79,7 +82,7 @@ impl Worker {
     /// A host call frame that carried the call's nonce.
     pub(super) fn on_host_call(&mut self, id: u64, name: String, args: String) {
         let refuse = |code: &str, message: String| HostReply::Error(host::refusal(code, message));
-        let Some(s) = self.host.as_mut() else {
+        let Some((s, fns)) = self.host.as_mut().and_then(|s| s.fns.clone().map(|f| (s, f))) else {
             let reply = refuse(
                 "ERR_HOST_FUNCTION_NOT_FOUND",
                 format!("no host function {:?}: this call was given no host functions", truncate(&name)),
@@ -88,8 +91,8 @@ impl Worker {
             return;
         };
         s.metrics.count = s.metrics.count.saturating_add(1);
-        let refused = if !s.fns.names.contains(&name) {
-            let available = s.fns.names.iter().cloned().collect::<Vec<_>>().join(", ");
+        let refused = if !fns.names.contains(&name) {
+            let available = fns.names.iter().cloned().collect::<Vec<_>>().join(", ");
             Some(refuse(
                 "ERR_HOST_FUNCTION_NOT_FOUND",
                 format!("no host function {:?} was given to this call; available: {available}", truncate(&name)),
@@ -126,7 +129,7 @@ impl Worker {
         }
         s.in_flight += 1;
         let (tx, ended, call_seq) = (self.host_chan.0.clone(), s.ended.clone(), s.call_seq);
-        let running = s.fns.dispatch.call(name.clone(), args);
+        let running = fns.dispatch.call(name.clone(), args);
         let started = Instant::now();
         tokio::spawn(async move {
             tokio::select! {
