@@ -2,12 +2,13 @@
 // The caller's side: `executeTool` as on a local `Runtime`, with the call run by whichever
 // worker takes it from the queue.
 
-const { ValidationError, TimeoutError, AbortError } = require("../errors.js");
-const { load, checkOptions, positive, names, redisOptions } = require("./common.js");
+const { ValidationError, TimeoutError, AbortError, ConfigError } = require("../errors.js");
+const { load, checkOptions, positive, names, redisOptions, KEY_MISMATCH } = require("./common.js");
 const { parseKey, seal, open, isSealed } = require("./seal.js");
 const { errorFromWire, queueError } = require("./wire.js");
 
 const SWEEP_EVERY_MS = 2000;
+const JOIN_TRIES = 25;
 
 function invalid(message) {
   return new ValidationError(message, { code: "ERR_INVALID_ARGUMENT" });
@@ -58,11 +59,12 @@ function timedOut(toolId, toolExecId, timeoutMs, started) {
     toolId,
     toolExecId,
     timeoutMs,
+    timedOut: true,
     started,
     exitCode: null,
     signal: null,
-    stderr: null,
-    stdout: null,
+    stderr: "",
+    stdout: "",
   });
 }
 
@@ -163,10 +165,14 @@ class ToolClient {
       throw redisDown(e);
     }
     if (fresh === null) {
-      // The id was used before: join that call while its job exists, never run it again.
-      if (await this.#redis.exists(this.#names.job(toolExecId))) {
-        this.#waiters.get(toolExecId).submitted = true;
-        return this.#sweepOne(toolExecId);
+      // The id was used before: join that call while its job exists, never run it again. A
+      // submit of the same id a moment earlier may not have added its job yet.
+      for (let i = 0; i < JOIN_TRIES; i += 1) {
+        if (await this.#redis.exists(this.#names.job(toolExecId))) {
+          this.#waiters.get(toolExecId).submitted = true;
+          return this.#sweepOne(toolExecId);
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
       throw invalid(`toolExecId ${toolExecId} was already used (within ${this.#o.idTtlMs} ms); each call needs a new one`);
     }
@@ -313,6 +319,12 @@ class ToolClient {
     await this.#queue.remove(toolExecId).catch(() => {});
     const text = outcome.returnvalue !== undefined && outcome.returnvalue !== null ? outcome.returnvalue : outcome.failedReason;
     const sealed = typeof text === "string" && text.startsWith('"') ? JSON.parse(text) : text;
+    if (sealed === KEY_MISMATCH) {
+      throw new ConfigError(`the worker could not open ${toolExecId}: the client's key is not the workers'`, {
+        code: "ERR_INVALID_CONFIG",
+        field: "key",
+      });
+    }
     if (!isSealed(sealed)) {
       // BullMQ wrote this itself: a job whose worker died mid-call more often than allowed.
       if (/stalled/i.test(String(text))) {

@@ -62,4 +62,7 @@ function redisOptions(connection) {
   return { ...connection, maxRetriesPerRequest: null, lazyConnect: false };
 }
 
-module.exports = { load, configError, checkOptions, positive, names, redisOptions };
+/** What a worker answers, unsealed, to a call it cannot open: it cannot seal for that key. */
+const KEY_MISMATCH = "tool-runtime: the call was sealed with another key";
+
+module.exports = { KEY_MISMATCH, load, configError, checkOptions, positive, names, redisOptions };

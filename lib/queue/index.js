@@ -4,7 +4,6 @@
 
 const { createToolClient, ToolClient } = require("./client.js");
 const { createToolWorker } = require("./worker.js");
-const { QUEUE_CODES } = require("./wire.js");
 const { runWorkerFromEnv, connectionFromUrl } = require("./from-env.js");
 
-module.exports = { createToolClient, createToolWorker, runWorkerFromEnv, connectionFromUrl, ToolClient, QUEUE_CODES };
+module.exports = { createToolClient, createToolWorker, runWorkerFromEnv, connectionFromUrl, ToolClient };

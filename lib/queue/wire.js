@@ -2,16 +2,7 @@
 // Errors cross the queue as plain data and are rebuilt on the caller's side as the same class,
 // with the same `code` and fields, as a local `Runtime` call would have rejected with.
 
-const errors = require("../errors.js");
-
-const { ToolRuntimeError, ToolExecutionError, fromNative } = errors;
-
-/** Codes only a queued call can fail with (the rest are the runtime's own). */
-const QUEUE_CODES = Object.freeze({
-  ERR_WORKER_LOST: "ToolExecutionError",
-  ERR_QUEUE_UNAVAILABLE: "ToolRuntimeError",
-  ERR_QUEUE_FULL: "ToolExecutionError",
-});
+const { ToolRuntimeError, fromNative } = require("../errors.js");
 
 function plainCause(cause) {
   if (!cause || typeof cause !== "object") return cause === undefined ? undefined : { message: String(cause) };
@@ -23,7 +14,7 @@ function plainCause(cause) {
 
 /** A JSON-safe copy of any field value (an abort reason may be a DOMException, say). */
 function plainValue(value) {
-  if (value instanceof Error || (value && typeof value === "object" && "message" in value && "name" in value)) {
+  if (value && typeof value === "object" && typeof value.name === "string" && typeof value.message === "string") {
     return { name: value.name, message: value.message };
   }
   try {
@@ -47,20 +38,15 @@ function errorToWire(err) {
   return out;
 }
 
-/** The error `errorToWire` described, as its class. */
+/** The error `errorToWire` described, as its class (every code is in lib/codes.js). */
 function errorFromWire(wire) {
-  if (Object.hasOwn(errors.CODE_CLASSES, wire.code)) return fromNative({ ...wire });
-  return queueError(wire.code, wire.message, wire);
+  const err = fromNative({ ...wire });
+  return err instanceof Error ? err : queueError("ERR_INTERNAL", String(wire && wire.message), {});
 }
 
-function queueError(code, message, fields = {}) {
-  const { message: _m, code: _c, ...rest } = fields;
-  switch (QUEUE_CODES[code]) {
-    case "ToolExecutionError":
-      return new ToolExecutionError(message, { code, ...rest });
-    default:
-      return new ToolRuntimeError(message, { code: code ?? "ERR_INTERNAL", ...rest });
-  }
+/** An error of one of the queue's own codes (`ERR_WORKER_LOST`, `ERR_QUEUE_UNAVAILABLE`, ...). */
+function queueError(code, message, fields) {
+  return fromNative({ ...fields, code, message });
 }
 
-module.exports = { QUEUE_CODES, errorToWire, errorFromWire, queueError };
+module.exports = { errorToWire, errorFromWire, queueError };

@@ -4,7 +4,7 @@
 
 const crypto = require("node:crypto");
 const { TimeoutError, AbortError } = require("../errors.js");
-const { load, configError, checkOptions, positive, names, redisOptions } = require("./common.js");
+const { load, configError, checkOptions, positive, names, redisOptions, KEY_MISMATCH } = require("./common.js");
 const { parseKey, seal, open } = require("./seal.js");
 const { errorToWire, queueError } = require("./wire.js");
 
@@ -53,8 +53,16 @@ class WorkerMetrics {
   }
 }
 
+class KeyMismatch extends Error {
+  constructor() {
+    super(KEY_MISMATCH);
+    this.code = "ERR_INVALID_CONFIG";
+  }
+}
+
 /** Fails the job with `err`, sealed, so only a key holder learns what it says. */
 function failure(ctx, jobId, err) {
+  if (err instanceof KeyMismatch) return err;
   return new Error(seal(ctx.key, ctx.queue, jobId, { ok: false, error: errorToWire(err) }));
 }
 
@@ -101,7 +109,7 @@ async function runCall(ctx, job, data, toolExecId) {
   try {
     call = open(ctx.key, ctx.queue, job.id, data.sealed);
   } catch {
-    throw configError(`the call ${toolExecId} does not open with this worker's key (the client's key differs)`, "key");
+    throw new KeyMismatch();
   }
   const remaining = data.deadline - Date.now();
   if (remaining <= 0) {
@@ -110,11 +118,12 @@ async function runCall(ctx, job, data, toolExecId) {
       toolId,
       toolExecId,
       timeoutMs: data.timeoutMs,
+      timedOut: true,
       started: false,
       exitCode: null,
       signal: null,
-      stderr: null,
-      stdout: null,
+      stderr: "",
+      stdout: "",
     });
   }
   await job.updateProgress({ startedBy: ctx.id, at: Date.now() });
