@@ -2,6 +2,7 @@
 // processes started from the documented script (lib/queue/run-worker.js).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
@@ -104,6 +105,12 @@ export class WorkerProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const w = new WorkerProcess(child);
+    // A worker killed mid-call may leave its pipes open a while in what it started: the test
+    // is done with them once it exited.
+    child.once("exit", () => {
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const lines = readline.createInterface({ input: child.stdout! });
@@ -155,6 +162,27 @@ export async function everyValue(redis: import("ioredis").default): Promise<Map<
     }
   } while (cursor !== "0");
   return out;
+}
+
+/** The ids the `record` tool logged, in order (one per run). */
+export function runs(log: string): string[] {
+  return logLines(log).map((l) => l.id);
+}
+
+export function logLines(log: string): { id: string; workerPid: number }[] {
+  let text = "";
+  try {
+    text = fs.readFileSync(log, "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [id, pid] = line.split(" ");
+      return { id, workerPid: Number(pid) };
+    });
 }
 
 export { waitFor };

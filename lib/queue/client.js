@@ -145,11 +145,18 @@ class ToolClient {
       throw invalid(`input or options.config is not JSON-serialisable: ${e && e.message}`);
     }
     const waiting = this.#wait(toolExecId);
+    let timer;
     try {
-      await this.#submit(call, sealed, deadline, !!(options && options.idempotent));
+      // While Redis is away the submit waits for it to come back, but not past the deadline.
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(timedOut(toolId, toolExecId, timeoutMs, false)), timeoutMs);
+      });
+      await Promise.race([this.#submit(call, sealed, deadline, !!(options && options.idempotent)), late]);
     } catch (e) {
       this.#forget(toolExecId, waiting);
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
     return this.#outcome(call, waiting, deadline);
   }
