@@ -256,6 +256,7 @@ class ToolClient {
   async #outcome(call, waiting, deadline) {
     const { toolId, toolExecId, timeoutMs, signal } = call;
     let timer;
+    let graceTimer;
     let onAbort;
     const interrupted = new Promise((resolve) => {
       timer = setTimeout(() => resolve("deadline"), Math.max(0, deadline - Date.now()));
@@ -277,7 +278,7 @@ class ToolClient {
         }
         if (why === "abort") await this.#cancel(toolExecId);
         const grace = new Promise((resolve) => {
-          timer = setTimeout(() => resolve("grace"), this.#o.graceMs + Math.max(0, deadline - Date.now()));
+          graceTimer = setTimeout(() => resolve("grace"), this.#o.graceMs + Math.max(0, deadline - Date.now()));
         });
         outcome = await Promise.race([waiting.promise, grace]);
         if (outcome === "grace") {
@@ -289,6 +290,7 @@ class ToolClient {
       return await this.#read(call, outcome);
     } finally {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       if (signal && onAbort) signal.removeEventListener("abort", onAbort);
     }
   }
