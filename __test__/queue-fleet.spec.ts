@@ -87,7 +87,10 @@ describe("queue: three worker processes and a client", () => {
       return here.some((l) => idem.has(l.id)) && here.some((l) => !idem.has(l.id));
     }, "the victim running both kinds of call");
     const killedWhileRunning = new Set(onVictim().map((l) => l.id));
+    const orphans = onVictim().map((l) => l.pid);
     await victim.kill("SIGKILL");
+    // The tools it ran die with it (they would otherwise run on, unsupervised, for 3 s).
+    await waitFor(() => orphans.every((pid) => !processAlive(pid)), "the dead worker's tool processes to die");
     const settled = await Promise.all(outcomes);
 
     const counts = new Map<string, number>();
@@ -140,6 +143,16 @@ describe("queue: three worker processes and a client", () => {
     await waitFor(() => !processAlive(pid), "the tool's process to be killed");
     // The twin: the same tool, not aborted, runs to its end.
     assert.deepEqual(await client.executeToolWithTimeout("sleeps", newId(), { ms: 200 }, {}, LONG), { slept: 200 });
+  });
+
+  it("a tool on a worker cannot read the worker's key, from its env or the worker's /proc", async () => {
+    const seen = await client.executeToolWithTimeout("workerEnviron", newId(), {}, {}, LONG);
+    assert.equal(seen.own, null);
+    assert.equal(seen.holdsKey, false);
+    assert.match(String(seen.environ), /^unreadable/);
+    // The twin: the worker does hold it, where the tool looked.
+    const environ = require("node:fs").readFileSync(`/proc/${live()[0].pid}/environ`, "utf8");
+    assert.ok(environ.includes(`TOOL_RUNTIME_QUEUE_KEY=${key}`));
   });
 
   it("survives a Redis crash and restart mid-run: calls in flight complete or fail typed, later calls work", async () => {

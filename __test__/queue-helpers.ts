@@ -98,9 +98,9 @@ export class WorkerProcess {
   id = "";
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
+  static async start(env: Record<string, string>, cwd = FIXTURES): Promise<WorkerProcess> {
     const child = spawn(process.execPath, [RUN_WORKER], {
-      cwd: FIXTURES,
+      cwd,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", COMPOZY_ENTRYPOINT: "queue-tools.mjs", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -169,7 +169,7 @@ export function runs(log: string): string[] {
   return logLines(log).map((l) => l.id);
 }
 
-export function logLines(log: string): { id: string; workerPid: number }[] {
+export function logLines(log: string): { id: string; workerPid: number; pid: number }[] {
   let text = "";
   try {
     text = fs.readFileSync(log, "utf8");
@@ -180,8 +180,8 @@ export function logLines(log: string): { id: string; workerPid: number }[] {
     .split("\n")
     .filter(Boolean)
     .map((line) => {
-      const [id, pid] = line.split(" ");
-      return { id, workerPid: Number(pid) };
+      const [id, workerPid, pid] = line.split(" ");
+      return { id, workerPid: Number(workerPid), pid: Number(pid) };
     });
 }
 

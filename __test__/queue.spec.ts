@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import IORedis from "ioredis";
 import { AbortError, ConfigError, type Runtime, TimeoutError, ToolExecutionError, ValidationError, newId } from "tool-runtime";
-import { type ToolClient, type ToolWorker, createToolClient, createToolWorker } from "tool-runtime/queue";
+import { type ToolClient, type ToolWorker, connectionFromUrl, createToolClient, createToolWorker, runWorkerFromEnv } from "tool-runtime/queue";
 import { makeRuntime, tempDir } from "./helpers";
 import { Redis, everyValue, randomKey, runs } from "./queue-helpers";
 
@@ -194,5 +194,8 @@ describe("queue: one worker in process", () => {
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(client.executeTool("add", newId(), {}, {}, { signal: ac.signal }), { code: "ERR_ABORTED", started: false });
+    await assert.rejects(runWorkerFromEnv({ TOOL_RUNTIME_REDIS_URL: redis.url }), { code: "ERR_INVALID_CONFIG", field: "TOOL_RUNTIME_QUEUE_KEY" });
+    await assert.rejects(runWorkerFromEnv({ TOOL_RUNTIME_REDIS_URL: "http://x", TOOL_RUNTIME_QUEUE_KEY: key }), { code: "ERR_INVALID_CONFIG" });
+    assert.deepEqual(connectionFromUrl("redis://:p%40ss@cache.internal:6380/2"), { host: "cache.internal", port: 6380, password: "p@ss", db: 2 });
   });
 });
