@@ -480,6 +480,9 @@ export declare class ToolExecutionError extends ToolRuntimeError {
   readonly deniedHosts?: string[];
   /** For `ERR_QUEUE_FULL`. */
   readonly maxQueue?: number;
+  /** For `ERR_WORKER_LOST` (tool-runtime/queue): whether the tool had started; the worker lost. */
+  readonly started?: boolean;
+  readonly lostWorker?: string;
 }
 
 export declare class TimeoutError extends ToolExecutionError {

@@ -19,6 +19,8 @@ export type ErrorCode =
   | "ERR_PROCESS_LIMIT"
   | "ERR_QUEUE_FULL"
   | "ERR_RUNTIME_CLOSED"
+  | "ERR_WORKER_LOST"
+  | "ERR_QUEUE_UNAVAILABLE"
   | "ERR_INTERNAL";
 
 // The class of the errors carrying each code.
@@ -40,4 +42,6 @@ export declare const ERR_CPU_LIMIT: "ProcessError";
 export declare const ERR_PROCESS_LIMIT: "ProcessError";
 export declare const ERR_QUEUE_FULL: "ToolExecutionError";
 export declare const ERR_RUNTIME_CLOSED: "ToolRuntimeError";
+export declare const ERR_WORKER_LOST: "ToolExecutionError";
+export declare const ERR_QUEUE_UNAVAILABLE: "ToolExecutionError";
 export declare const ERR_INTERNAL: "ToolRuntimeError";

@@ -21,5 +21,7 @@ module.exports = Object.freeze({
   ERR_PROCESS_LIMIT: "ProcessError",
   ERR_QUEUE_FULL: "ToolExecutionError",
   ERR_RUNTIME_CLOSED: "ToolRuntimeError",
+  ERR_WORKER_LOST: "ToolExecutionError",
+  ERR_QUEUE_UNAVAILABLE: "ToolExecutionError",
   ERR_INTERNAL: "ToolRuntimeError",
 });

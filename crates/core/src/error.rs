@@ -107,6 +107,15 @@ pub enum Error {
     #[error("the runtime is closed")]
     Closed,
 
+    /// A queued call (`tool-runtime/queue`) whose worker died while running it, and that was
+    /// not safe to run again. Built by the JS queue layer; here for the one table of codes.
+    #[error("tool {} was lost: its worker died while running it", call.tool_id)]
+    WorkerLost { call: CallId },
+
+    /// The queue (Redis) could not take a call, or lost one it held. Built by the JS queue layer.
+    #[error("tool {} could not go through the queue: {reason}", call.tool_id)]
+    QueueUnavailable { call: CallId, reason: String },
+
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -156,6 +165,8 @@ codes! {
     ProcessLimit => "ERR_PROCESS_LIMIT", "ProcessError";
     QueueFull => "ERR_QUEUE_FULL", "ToolExecutionError";
     Closed => "ERR_RUNTIME_CLOSED", "ToolRuntimeError";
+    WorkerLost => "ERR_WORKER_LOST", "ToolExecutionError";
+    QueueUnavailable => "ERR_QUEUE_UNAVAILABLE", "ToolExecutionError";
     Internal => "ERR_INTERNAL", "ToolRuntimeError";
     #[also] OutputMismatch => "ERR_INVALID_OUTPUT", "ValidationError";
 }
@@ -278,7 +289,9 @@ impl Error {
             | Error::MemoryLimit { call, .. }
             | Error::CpuLimit { call, .. }
             | Error::ProcessLimit { call, .. }
-            | Error::QueueFull { call, .. } => put_call(call),
+            | Error::QueueFull { call, .. }
+            | Error::WorkerLost { call }
+            | Error::QueueUnavailable { call, .. } => put_call(call),
             _ => {}
         }
         let mut put_exit = |e: &ExitInfo| {

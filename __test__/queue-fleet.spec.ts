@@ -1,0 +1,184 @@
+// tool-runtime/queue as deployed: a real redis-server, three worker processes started from the
+// documented script (lib/queue/run-worker.js), one client. 1,000 calls run exactly once; a
+// worker SIGKILLed mid-run loses no call and runs none twice unless it was marked idempotent;
+// an abort from the client kills the tool's process on its worker; a Redis crash and restart
+// mid-run leaves every call completed or failed with a code, and later calls work.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { AbortError, ToolExecutionError, ToolRuntimeError, newId } from "tool-runtime";
+import { type ToolClient, createToolClient } from "tool-runtime/queue";
+import { processAlive, sleep, tempDir } from "./helpers";
+import { Redis, WorkerProcess, logLines, randomKey, runs, waitFor } from "./queue-helpers";
+
+const CODE_CLASSES: Record<string, string> = require("../lib/codes.js");
+
+describe("queue: three worker processes and a client", () => {
+  let redis: Redis;
+  let client: ToolClient;
+  const workers: WorkerProcess[] = [];
+  const key = randomKey();
+  const queue = "fleet";
+  const dir = tempDir("tr-fleet-");
+  const LONG = 300_000; // a deadline that never decides these tests
+
+  const startWorker = async () => {
+    const w = await WorkerProcess.start({
+      TOOL_RUNTIME_REDIS_URL: redis.url,
+      TOOL_RUNTIME_QUEUE: queue,
+      TOOL_RUNTIME_QUEUE_KEY: key,
+      TOOL_RUNTIME_CONCURRENCY: "2",
+      // A dead worker's calls are noticed after about 2 s rather than BullMQ's default 30 s.
+      TOOL_RUNTIME_LOCK_MS: "2000",
+      TOOL_RUNTIME_STALLED_MS: "1000",
+      COMPOZY_BUN_PERMISSIONS: `--allow-read,--allow-write=${dir}`,
+    });
+    workers.push(w);
+    return w;
+  };
+  const live = () => workers.filter((w) => !w.exited);
+
+  before(async () => {
+    redis = await Redis.start();
+    await Promise.all([startWorker(), startWorker(), startWorker()]);
+    client = await createToolClient({ connection: redis.connection, queue, key });
+  });
+
+  after(async () => {
+    await client?.close();
+    const closing = live();
+    await Promise.all(closing.map((w) => w.kill("SIGTERM")));
+    for (const w of closing) assert.equal(w.child.exitCode, 0, `worker ${w.id} closed gracefully`);
+    await redis?.down();
+  });
+
+  it("runs 1,000 calls, each exactly once, spread over the three workers", async () => {
+    const log = path.join(dir, "thousand.log");
+    const ids = Array.from({ length: 1000 }, () => newId());
+    const results = await Promise.all(ids.map((id, n) => client.executeToolWithTimeout("record", id, { log, n }, {}, LONG)));
+    results.forEach((r, n) => assert.deepEqual(r, { id: ids[n], n }));
+    const ran = runs(log);
+    assert.equal(ran.length, 1000);
+    assert.deepEqual([...ran].sort(), [...ids].sort());
+    const byWorker = new Map<number, number>();
+    for (const l of logLines(log)) byWorker.set(l.workerPid, (byWorker.get(l.workerPid) ?? 0) + 1);
+    assert.deepEqual([...byWorker.keys()].sort(), workers.map((w) => w.pid).sort(), "every worker ran calls");
+    await sleep(1200);
+    const metrics = await client.workers();
+    assert.equal(metrics.length, 3);
+    assert.ok(metrics.reduce((s, m) => s + m.completed, 0) >= 1000);
+  });
+
+  it("a SIGKILLed worker's calls fail with ERR_WORKER_LOST, or run again elsewhere when idempotent", async () => {
+    const log = path.join(dir, "kill.log");
+    const victim = workers[0];
+    const calls = Array.from({ length: 12 }, (_, n) => ({ id: newId(), idempotent: n % 2 === 0 }));
+    const settledIds = new Set<string>();
+    const outcomes = calls.map(({ id, idempotent }) =>
+      client.executeToolWithTimeout("record", id, { log, ms: 3000 }, {}, LONG, { idempotent }).then(
+        (value) => ({ value, error: undefined as any }),
+        (error) => ({ value: undefined, error }),
+      ).finally(() => settledIds.add(id)),
+    );
+    // Kill it while it runs one call of each kind.
+    const idem = new Set(calls.filter((c) => c.idempotent).map((c) => c.id));
+    const runningOnVictim = () => logLines(log).filter((l) => l.workerPid === victim.pid && !settledIds.has(l.id));
+    await waitFor(() => {
+      const here = runningOnVictim();
+      return here.some((l) => idem.has(l.id)) && here.some((l) => !idem.has(l.id));
+    }, "the victim running both kinds of call");
+    await victim.kill("SIGKILL");
+    const settled = await Promise.all(outcomes);
+
+    const counts = new Map<string, number>();
+    for (const id of runs(log)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    let lost = 0;
+    let rerun = 0;
+    calls.forEach(({ id, idempotent }, n) => {
+      const { value, error } = settled[n];
+      if (idempotent) {
+        assert.equal(error, undefined, `idempotent ${id} completes: ${error}`);
+        assert.ok([1, 2].includes(counts.get(id) ?? 0), `${id} ran once, or twice when its worker died`);
+        if (counts.get(id) === 2) rerun += 1;
+      } else if (error) {
+        assert.ok(error instanceof ToolExecutionError, `${error}`);
+        assert.equal(error.code, "ERR_WORKER_LOST");
+        assert.equal(error.toolExecId, id);
+        assert.ok((counts.get(id) ?? 0) <= 1, `${id} ran at most once`);
+        lost += 1;
+      } else {
+        assert.equal(counts.get(id), 1, `${id} completed and ran exactly once`);
+        assert.equal(value?.id, id);
+      }
+    });
+    assert.ok(lost >= 1, "the non-idempotent call the victim was running is ERR_WORKER_LOST");
+    assert.ok(rerun >= 1, "the idempotent call the victim was running ran again");
+    await startWorker();
+  });
+
+  it("an abort from the client kills the tool's process on its worker", async () => {
+    const pidFile = path.join(dir, "abort.pid");
+    const ac = new AbortController();
+    const call = client.executeToolWithTimeout("sleeps", newId(), { pidFile }, {}, LONG, { signal: ac.signal });
+    let pid = 0;
+    await waitFor(() => {
+      try {
+        pid = Number(require("node:fs").readFileSync(pidFile, "utf8"));
+      } catch {}
+      return pid > 0;
+    }, "the tool to start");
+    assert.ok(processAlive(pid));
+    ac.abort("user cancelled");
+    const e = await call.catch((x) => x);
+    assert.ok(e instanceof AbortError, `got ${e}`);
+    assert.equal(e.code, "ERR_ABORTED");
+    assert.equal(e.started, true);
+    assert.equal(e.reason, "user cancelled");
+    await waitFor(() => !processAlive(pid), "the tool's process to be killed");
+    // The twin: the same tool, not aborted, runs to its end.
+    assert.deepEqual(await client.executeToolWithTimeout("sleeps", newId(), { ms: 200 }, {}, LONG), { slept: 200 });
+  });
+
+  it("a tool on a worker cannot read the worker's key, from its env or the worker's /proc", async () => {
+    const seen = await client.executeToolWithTimeout("workerEnviron", newId(), {}, {}, LONG);
+    assert.equal(seen.own, null);
+    assert.equal(seen.holdsKey, false);
+    assert.match(String(seen.environ), /^unreadable/);
+    // The twin: the worker does hold it, where the tool looked.
+    const environ = require("node:fs").readFileSync(`/proc/${live()[0].pid}/environ`, "utf8");
+    assert.ok(environ.includes(`TOOL_RUNTIME_QUEUE_KEY=${key}`));
+  });
+
+  it("survives a Redis crash and restart mid-run: calls in flight complete or fail typed, later calls work", async () => {
+    const log = path.join(dir, "restart.log");
+    const ids = Array.from({ length: 30 }, () => newId());
+    const outcomes = ids.map((id) =>
+      client.executeToolWithTimeout("record", id, { log, ms: 1500 }, {}, 60_000).then(
+        (value) => ({ value, error: undefined as any }),
+        (error) => ({ value: undefined, error }),
+      ),
+    );
+    await waitFor(() => runs(log).length >= 2, "calls to start");
+    await redis.down();
+    await sleep(500);
+    await redis.up();
+    const settled = await Promise.all(outcomes);
+    const counts = new Map<string, number>();
+    for (const id of runs(log)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    let failed = 0;
+    settled.forEach(({ value, error }, n) => {
+      if (error) {
+        assert.ok(error instanceof ToolRuntimeError, `${error}`);
+        assert.ok(Object.hasOwn(CODE_CLASSES, error.code), `typed: ${error.code}`);
+        assert.notEqual(error.code, "ERR_INTERNAL", error.message);
+        failed += 1;
+      } else {
+        assert.equal(value?.id, ids[n]);
+      }
+      assert.ok((counts.get(ids[n]) ?? 0) <= 1, `${ids[n]} ran at most once`);
+    });
+    assert.ok(failed >= 1, "the calls Redis forgot fail");
+    const later = Array.from({ length: 20 }, (_, n) => client.executeToolWithTimeout("record", newId(), { n }, {}, LONG));
+    for (const [n, r] of (await Promise.all(later)).entries()) assert.equal(r.n, n);
+  });
+});
