@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import IORedis from "ioredis";
 import { AbortError, ConfigError, type Runtime, TimeoutError, ToolExecutionError, ValidationError, newId } from "tool-runtime";
 import { type ToolClient, type ToolWorker, connectionFromUrl, createToolClient, createToolWorker, runWorkerFromEnv } from "tool-runtime/queue";
-import { makeRuntime, tempDir } from "./helpers";
+import { makeRuntime, sleep, tempDir } from "./helpers";
 import { Redis, everyValue, randomKey, runs } from "./queue-helpers";
 
 const SECRET = `s3cr3t-${newId()}`;
@@ -106,36 +106,28 @@ describe("queue: one worker in process", () => {
     // A queue with no worker yet, so the call sits in Redis while we read all of it.
     const q2 = "sealed";
     const c2 = await createToolClient({ connection: redis.connection, queue: q2, key });
-    const id = newId();
-    const call = c2.executeTool("readEnv", id, { names: ["API_KEY"], also: SECRET }, { API_KEY: SECRET });
-    const runtime = await makeRuntime({ entrypointPath: "queue-tools.mjs" });
-    const w2 = await createToolWorker({ connection: redis.connection, queue: q2, key, runtime });
+    let w3: ToolWorker | undefined;
     try {
-      const scan = async () => {
-        const all = await everyValue(plain);
-        await plain.save();
-        return { all, dump: fs.readFileSync(path.join(redis.dir, "dump.rdb")) };
-      };
-      // Before a worker takes it: the job is there (its tool id in clear), its secret is not.
-      await w2.close();
-      const waiting = await scan();
-      assert.ok([...waiting.all.values()].some((v) => v.includes("readEnv")), "the scan sees the job");
-      assert.ok(waiting.dump.includes("readEnv"), "the dump holds the job");
-      for (const [k, v] of waiting.all) assert.ok(!v.includes(SECRET), `${k} holds the secret`);
-      assert.ok(!waiting.dump.includes(SECRET), "the dump holds the secret");
-    } finally {
-      await w2.close();
-    }
-    // Now run it: the secret reached the tool (the twin of the scans above).
-    const runtime3 = await makeRuntime({ entrypointPath: "queue-tools.mjs" });
-    const w3 = await createToolWorker({ connection: redis.connection, queue: q2, key, runtime: runtime3 });
-    try {
+      const id = newId();
+      const call = c2.executeTool("readEnv", id, { names: ["API_KEY"], also: SECRET }, { API_KEY: SECRET });
+      const jobKey = `bull:${q2}:${id}`;
+      while ((await plain.exists(jobKey)) === 0) await sleep(20);
+      const all = await everyValue(plain);
+      await plain.save();
+      const dump = fs.readFileSync(path.join(redis.dir, "dump.rdb"));
+      // The job is there, its tool id in clear (so the scans see it), its secret is not.
+      assert.match(all.get(jobKey) ?? "", /readEnv/);
+      assert.ok(dump.includes(id), "the dump holds the job");
+      for (const [k, v] of all) assert.ok(!v.includes(SECRET), `${k} holds the secret`);
+      assert.ok(!dump.includes(SECRET), "the dump holds the secret");
+      // Now run it: the secret reached the tool (the twin of the scans above).
+      w3 = await createToolWorker({ connection: redis.connection, queue: q2, key, runtime: await makeRuntime({ entrypointPath: "queue-tools.mjs" }) });
       assert.deepEqual(await call, { env: { API_KEY: SECRET } });
-      assert.equal(await plain.exists(`bull:${q2}:${id}`), 0, "the read result is removed");
+      assert.equal(await plain.exists(jobKey), 0, "the read result is removed");
       for (const [k, v] of await everyValue(plain)) assert.ok(!v.includes(SECRET), `${k} holds the secret`);
     } finally {
       await c2.close();
-      await w3.close();
+      await w3?.close();
     }
   });
 
