@@ -24,7 +24,7 @@ pub struct ChildSandbox {
     /// Create the egress proxy's listener inside the new network namespace and hand it to
     /// the host over the channel (fd 3).
     pub proxy_listener: bool,
-    /// A PID namespace of the call's own, with its own `/proc`, made by this init binary
+    /// The init binary that gives the call a PID namespace of its own, with its own `/proc`
     /// (needs the private mount).
     init: Option<std::path::PathBuf>,
 }
