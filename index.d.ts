@@ -202,6 +202,9 @@ export interface NetEvent {
 
 /** Figures of one call (`options.metrics`). */
 export interface CallMetrics {
+  /** The runtime process that served the call, as the host sees it (a sandboxed tool sees its
+   * own PID namespace's number). */
+  pid: number;
   wallMs: number;
   /** Time spent waiting in the queue before the call started. */
   queuedMs: number;
@@ -276,6 +279,7 @@ export type Mechanism =
   | "landlock-tcp"
   | "landlock-scope"
   | "network-namespace"
+  | "pid-namespace"
   | "seccomp"
   | "node-permission-model"
   | "egress-proxy"
@@ -299,6 +303,8 @@ export interface SandboxCapabilities {
   seccomp: boolean;
   /** A private mount namespace per call (root, or user namespaces): a private temp dir and harness. */
   privateMounts: boolean;
+  /** A PID namespace per call with its own /proc (with a private mount and the tool-runtime-init binary). */
+  pidNamespaces: boolean;
   /** Mechanisms hidden by TOOL_RUNTIME_PRETEND_MISSING (tests only). */
   pretendedMissing: string[];
 }

@@ -197,7 +197,8 @@ for (const runtimeType of RUNTIMES) {
         assert.ok(pid > 0);
         await sleep(2000);
         assert.equal(fs.existsSync(marker), false, "the grandchild outlived the timeout");
-        assert.equal(processAlive(pid), false);
+        // A pid from inside the call's own PID namespace names nothing out here.
+        if (!wide.sandbox.otherProcesses.includes("pid-namespace")) assert.equal(processAlive(pid), false);
       } finally {
         await wide.close();
       }

@@ -86,6 +86,7 @@ export function schedState(pid: number) {
 export const ON_OTHERS = ["prlimitNofile", "prlimitCore", "setpriority", "schedSetaffinity", "schedSetscheduler", "schedSetparam", "schedSetattr", "ioprioSet", "cloneParent", "cloneNewuser", "cloneNewnet"];
 export const ON_ITSELF = ["ownPrlimit", "ownSetpriority", "ownSchedSetaffinity", "ownSchedSetattr", "ownIoprioSet", "ownClone"];
 export const EPERM = 1;
+export const ESRCH = 3;
 const ENOSYS = 38;
 
 /** Asserts every attempt on another process was refused with EPERM, clone3 with ENOSYS, and everything on itself worked. */

@@ -14,8 +14,9 @@ const POOLS: { name: string; pool: PoolInput; reuse: boolean }[] = [
   { name: "reuse pool { minIdle: 1, reuse: { maxCallsPerWorker: 3, maxRssMb: 512 } }", pool: { minIdle: 1, reuse: { maxCallsPerWorker: 3, maxRssMb: 512 } }, reuse: true },
 ];
 
+/** The pid of the worker that served a call, as the host sees it (a sandboxed tool sees its own PID namespace's). */
 async function pidOf(rt: Runtime, id: string): Promise<number> {
-  return ((await rt.executeTool("pid", id)) as { pid: number }).pid;
+  return (await withMetrics(rt.executeTool("pid", id, {}, {}, { metrics: true }))).metrics.pid;
 }
 
 for (const runtimeType of RUNTIMES) {
@@ -130,9 +131,9 @@ for (const runtimeType of RUNTIMES) {
           const pids = new Set<number>();
           for (let i = 0; i < 6; i++) {
             await waitIdle(rt, 1);
-            const out = (await rt.executeTool("setGlobal", `ps-${i}`, { value: `v${i}` })) as { had: boolean; prev: unknown; pid: number };
+            const { result: out, metrics } = await withMetrics(rt.executeTool("setGlobal", `ps-${i}`, { value: `v${i}` }, {}, { metrics: true }));
             assert.equal(out.had, false, `call ${i} saw ${JSON.stringify(out.prev)}`);
-            pids.add(out.pid);
+            pids.add(metrics.pid);
           }
           assert.equal(pids.size, 6, "a single-use worker served two calls");
         });
@@ -148,7 +149,7 @@ for (const runtimeType of RUNTIMES) {
         for (let i = 0; i < 7; i++) {
           assert.ok((await waitIdle(rt, 1)) >= 1, "no idle worker");
           const { result, metrics } = await withMetrics(rt.executeTool("setGlobal", `ru-${i}`, { value: i }, {}, opts({ metrics: true })));
-          seen.push({ pid: result.pid, had: result.had, prev: result.prev, warm: metrics.warm });
+          seen.push({ pid: metrics.pid, had: result.had, prev: result.prev, warm: metrics.warm });
         }
         const pids = seen.map((s) => s.pid);
         assert.deepEqual(pids.slice(0, 3), [pids[0], pids[0], pids[0]], JSON.stringify(seen));
@@ -175,8 +176,9 @@ for (const runtimeType of RUNTIMES) {
         await waitIdle(rt, 1);
         assert.equal(await pidOf(rt, "rs-2"), p1, "a small worker was recycled");
         await waitIdle(rt, 1);
-        const big = (await rt.executeTool("retain", "rs-3", { mb: 100 })) as { pid: number; rssMb: number };
-        assert.equal(big.pid, p1);
+        const served = await withMetrics(rt.executeTool("retain", "rs-3", { mb: 100 }, {}, { metrics: true }));
+        const big = served.result as { rssMb: number };
+        assert.equal(served.metrics.pid, p1);
         assert.ok(big.rssMb >= 100, `rss ${big.rssMb} MB`);
         await waitIdle(rt, 1);
         const p2 = await pidOf(rt, "rs-4");
@@ -306,7 +308,7 @@ for (const runtimeType of RUNTIMES) {
         }
         fs.writeFileSync(release, "");
         const results = await Promise.all(calls);
-        const pids = results.map((r) => r.result.pid);
+        const pids = results.map((r) => r.metrics.pid);
         assert.equal(new Set(pids).size, 4, `pids ${pids}`);
         assert.ok(results.every((r) => r.metrics.warm));
         const idleAfter = poolOf(rt).idle;

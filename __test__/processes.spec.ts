@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Runtime, RuntimeConfigInput } from "tool-runtime";
 import { RUNTIMES, processAlive } from "./helpers";
-import { BUN, type Call, EACCES, EPERM, ON_ITSELF, ON_OTHERS, allowed, caplessVictim, denied, ffiFor, killVictims, refusedOnOthers, schedState, withRuntime } from "./hostile-helpers";
+import { BUN, type Call, EACCES, EPERM, ESRCH, ON_ITSELF, ON_OTHERS, allowed, caplessVictim, denied, ffiFor, killVictims, refusedOnOthers, schedState, withRuntime } from "./hostile-helpers";
 
 after(killVictims);
 
@@ -49,13 +49,27 @@ for (const runtimeType of RUNTIMES) {
       const victim = await caplessVictim();
       const expected = { pidfdOpen: 0, pidfdGetfd: EPERM, processMadvise: EACCES, kcmp: EPERM, getRobustList: EPERM, pidfdSendSignal: EPERM, tgkill: EPERM, tkill: EPERM, rtSigqueueinfo: EPERM, rtTgsigqueueinfo: EPERM };
       for (const target of [victim.pid, process.pid]) {
-        // Also without the user and network namespaces (--allow-net): Landlock alone.
-        for (const net of [[], ["--allow-net"]]) {
-          await run({ permissions: ["--allow-read", ...net, ...ffiRun] }, async (call) => {
-            const r = await call("ffiProbe", ffiProbe("reach", { target }));
-            allowed(r, "the probe itself");
-            assert.deepEqual(r.result, expected, `${target} ${net}`);
-          });
+        // In the call's own PID namespace no other process has a pid to aim at.
+        await run({ permissions: ["--allow-read", ...ffiRun] }, async (call, rt) => {
+          assert.ok(rt.sandbox.otherProcesses.includes("pid-namespace"));
+          const r = await call("ffiProbe", ffiProbe("reach", { target }));
+          allowed(r, "the probe itself");
+          assert.deepEqual(r.result, { pidfdOpen: ESRCH }, `${target} in a PID namespace`);
+        });
+        // Without it, Landlock's scopes alone, also without the user and network namespaces
+        // (--allow-net).
+        process.env.TOOL_RUNTIME_PRETEND_MISSING = "pidns";
+        try {
+          for (const net of [[], ["--allow-net"]]) {
+            await run({ sandbox: "best-effort", permissions: ["--allow-read", ...net, ...ffiRun] }, async (call, rt) => {
+              assert.ok(!rt.sandbox.otherProcesses.includes("pid-namespace"));
+              const r = await call("ffiProbe", ffiProbe("reach", { target }));
+              allowed(r, "the probe itself");
+              assert.deepEqual(r.result, expected, `${target} ${net}`);
+            });
+          }
+        } finally {
+          delete process.env.TOOL_RUNTIME_PRETEND_MISSING;
         }
       }
       await run({ sandbox: "off" }, async (call) => {

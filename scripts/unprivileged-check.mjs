@@ -26,6 +26,7 @@ export const tmp = () => attempt(() => { fs.writeFileSync(process.env.TMPDIR + "
 export const connect = ({ port }) => attempt(() => new Promise((res, rej) => { const s = net.connect(port, "127.0.0.1", () => { s.end(); res("connected"); }); s.on("error", rej); }));
 export const sh = () => { try { const r = spawnSync("/bin/sh", ["-c", "echo hi"]); return { ok: !r.error && r.status === 0, code: r.error?.code ?? r.status }; } catch (e) { return { ok: false, code: e.code }; } };
 export const signalHost = ({ pid }) => attempt(() => process.kill(pid, 0));
+export const hostCmdline = ({ pid }) => attempt(() => fs.readFileSync("/proc/" + pid + "/cmdline", "latin1"));
 export const allocate = ({ mb }) => { const keep = []; for (let i = 0; i < mb; i++) keep.push(Buffer.alloc(1 << 20, 1)); return { held: keep.length }; };
 `,
 );
@@ -66,6 +67,8 @@ try {
     check(`${runtimeType}: no subprocess`, !sh.ok, String(sh.code));
     const sig = await call("signalHost", { pid: process.pid });
     check(`${runtimeType}: cannot signal the host`, !sig.ok, sig.code);
+    const cmdline = await call("hostCmdline", { pid: process.pid });
+    check(`${runtimeType}: own PID namespace, the host's command line unseen`, rt.sandbox.otherProcesses.includes("pid-namespace") && cmdline.code === "ENOENT", cmdline.code);
     await rt.close();
 
     const narrow = await factory.createRuntime({ runtimeType, entrypointPath: "tools.mjs", permissions: [`--allow-read=${work}`] });

@@ -83,6 +83,47 @@ pub struct Spawned {
     pub listener: Option<OwnedFd>,
     /// Inode of the child's end of the channel (`/proc/<pid>/fd/3` shows `socket:[inode]`).
     pub channel_inode: u64,
+    /// The spawned process is the init binary's waiter: the runtime runs in a PID namespace
+    /// below it (see [`ProcessTree::in_pid_namespace`]).
+    pub pid_namespace: bool,
+}
+
+/// The processes of a call, as the host sees them. With a PID namespace the spawned process
+/// (`pid`) only waits; the namespace's init and the runtime are its children.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessTree {
+    /// The runtime process itself (its fds, its memory).
+    pub runtime: i32,
+    /// The process whose descendants (and itself, unless it is a helper) are the call's tree.
+    pub root: i32,
+    /// Processes of ours in the tree that are not the tool's (the waiter and the init; 0: none).
+    pub helpers: [i32; 2],
+}
+
+impl ProcessTree {
+    pub fn direct(pid: i32) -> Self {
+        ProcessTree { runtime: pid, root: pid, helpers: [0, 0] }
+    }
+
+    /// The init and the runtime below the waiter `pid`, once both exist (the waiter forks
+    /// them after its own exec, so not yet when `spawn` returns).
+    pub fn in_pid_namespace(pid: i32) -> Option<Self> {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        // In the order they were forked: the init first.
+        let mut it = children.split_whitespace().filter_map(|c| c.parse::<i32>().ok());
+        let (init, runtime) = (it.next()?, it.next()?);
+        Some(ProcessTree { runtime, root: pid, helpers: [pid, init] })
+    }
+
+    /// How many of the call's processes are ours.
+    pub fn helper_count(&self) -> u64 {
+        self.helpers.iter().filter(|&&p| p != 0).count() as u64
+    }
+
+    /// The tool's processes: the tree without our helpers.
+    pub fn sample(&self) -> crate::limits::TreeSample {
+        crate::limits::sample_below(self.root, &self.helpers)
+    }
 }
 
 /// One of the child's output streams, drained to its end by a task that keeps the tail.
@@ -158,7 +199,7 @@ pub fn channel_open_in_child(pid: i32, inode: u64) -> bool {
 /// argv array and the envp array each sit in a mapping of their own at a random address: the
 /// seccomp filter admits only this triple, and a tool must not be able to find it (see
 /// [`crate::sandbox::ExecPointers`]).
-struct ExecImage {
+pub(crate) struct ExecImage {
     _strings: Vec<CString>,
     path: Scattered,
     argv: Scattered,
@@ -176,16 +217,16 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
 }
 
 impl ExecImage {
-    fn new(req: &SpawnRequest) -> io::Result<Self> {
-        let path = cstring(req.program.as_os_str().as_bytes())?;
+    pub(crate) fn new(program: &std::path::Path, args: &[OsString], env: &[(String, String)]) -> io::Result<Self> {
+        let path = cstring(program.as_os_str().as_bytes())?;
         let mut strings = vec![path];
         let mut argv_idx = vec![0usize];
-        for a in &req.args {
+        for a in args {
             strings.push(cstring(a.as_bytes())?);
             argv_idx.push(strings.len() - 1);
         }
         let mut env_idx = Vec::new();
-        for (k, v) in &req.env {
+        for (k, v) in env {
             strings.push(cstring(format!("{k}={v}").as_bytes())?);
             env_idx.push(strings.len() - 1);
         }
@@ -200,7 +241,16 @@ impl ExecImage {
         Ok(ExecImage { _strings: strings, path, argv, envp })
     }
 
-    fn pointers(&self) -> crate::sandbox::ExecPointers {
+    /// Execs the image; returns only on failure.
+    ///
+    /// # Safety
+    /// Replaces the process: call only where nothing must run after a successful exec.
+    pub(crate) unsafe fn exec(&self) -> io::Error {
+        libc::execve(self.path.at.cast(), self.argv.at.cast(), self.envp.at.cast());
+        io::Error::last_os_error()
+    }
+
+    pub(crate) fn pointers(&self) -> crate::sandbox::ExecPointers {
         crate::sandbox::ExecPointers { path: self.path.at as u64, argv: self.argv.at as u64, envp: self.envp.at as u64 }
     }
 }
@@ -289,10 +339,12 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
     let child_end = high_fd(OwnedFd::from(child_end))?;
     let child_fd = child_end.as_raw_fd();
     let channel_inode = { nix::sys::stat::fstat(&child_end).map(|st| st.st_ino).unwrap_or(0) };
-    let image = Arc::new(ExecImage::new(&req)?);
     let host_pid = std::process::id() as i32;
-
-    let mut cmd = std::process::Command::new(&req.program);
+    // With a PID namespace the host execs the init binary, which confines and execs the
+    // runtime (see `sandbox::init`); the host's child then only sets up the namespaces.
+    let init = req.sandbox.as_ref().and_then(|s| s.init_program()).map(std::path::Path::to_path_buf);
+    let pid_namespace = init.is_some();
+    let mut cmd = std::process::Command::new(init.as_deref().unwrap_or(&req.program));
     cmd.current_dir(&req.cwd)
         .env_clear()
         .stdin(Stdio::null())
@@ -300,14 +352,38 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         .stderr(Stdio::piped())
         .process_group(0);
     let receive_listener = req.receive_listener && req.sandbox.as_ref().is_some_and(|s| s.proxy_listener);
+    let mut image = None;
+    let mut init_fds: Vec<OwnedFd> = Vec::new();
     let sandbox = match req.sandbox.take() {
-        Some(mut sb) => {
-            sb.prepare(image.pointers())?;
+        Some(sb) if pid_namespace => {
+            let exec = crate::sandbox::init::Exec {
+                program: req.program.clone().into_os_string(),
+                args: req.args.clone(),
+                env: req.env.clone(),
+            };
+            let plan = high_fd(sb.init_plan(exec).to_memfd()?)?;
+            cmd.arg("--plan").arg(plan.as_raw_fd().to_string());
+            init_fds.push(plan);
+            if let Some(ruleset) = sb.ruleset_fd() {
+                let ruleset = high_fd(ruleset.try_clone_to_owned()?)?;
+                cmd.arg("--ruleset").arg(ruleset.as_raw_fd().to_string());
+                init_fds.push(ruleset);
+            }
             Some(Arc::new(sb))
         }
-        None => None,
+        Some(mut sb) => {
+            let img = ExecImage::new(&req.program, &req.args, &req.env)?;
+            sb.prepare(img.pointers())?;
+            image = Some(Arc::new(img));
+            Some(Arc::new(sb))
+        }
+        None => {
+            image = Some(Arc::new(ExecImage::new(&req.program, &req.args, &req.env)?));
+            None
+        }
     };
     let exec = image.clone();
+    let pass_fds: Vec<RawFd> = init_fds.iter().map(|fd| fd.as_raw_fd()).collect();
     let cgroup_procs = req.cgroup_procs.clone();
     let rlimits = req.rlimits;
     // SAFETY: the closure runs in the forked child and only makes raw syscalls on memory that
@@ -334,12 +410,24 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
             // exec through a pipe of its own that must stay open until then.
             const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
             libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, CLOSE_RANGE_CLOEXEC);
-            libc::execve(exec.path.at.cast(), exec.argv.at.cast(), exec.envp.at.cast());
-            Err(io::Error::last_os_error())
+            // The init binary's plan and ruleset, at the numbers its arguments name.
+            for &fd in &pass_fds {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            match &exec {
+                Some(exec) => Err(exec.exec()),
+                // std execs the init binary.
+                None => Ok(()),
+            }
         });
     }
-    let mut child = tokio::process::Command::from(cmd).kill_on_drop(true).spawn()?;
+    // With a PID namespace the spawned process is not killed alone when dropped: it ends once
+    // the call's processes are gone (a group kill), and tokio reaps it then.
+    let mut child = tokio::process::Command::from(cmd).kill_on_drop(!pid_namespace).spawn()?;
     drop(child_end);
+    drop(init_fds);
     let pid = child.id().map(|p| p as i32).unwrap_or(0);
     // spawn() returned after the exec, so the child has sent the listener already: this
     // blocking receive returns at once.
@@ -366,7 +454,7 @@ pub fn spawn(mut req: SpawnRequest) -> io::Result<Spawned> {
         }
         _ => return Err(io::Error::other("the child's output pipes are missing")),
     };
-    Ok(Spawned { child, pid, channel, stdout, stderr, listener, channel_inode })
+    Ok(Spawned { child, pid, channel, stdout, stderr, listener, channel_inode, pid_namespace })
 }
 
 /// Reads a pipe to its end, keeping only the tail, so a tool printing gigabytes never blocks.
@@ -431,7 +519,8 @@ mod tests {
             rlimits: None,
             receive_listener: false,
         };
-        let images: Vec<ExecImage> = (0..4).map(|_| ExecImage::new(&req).unwrap()).collect();
+        let images: Vec<ExecImage> =
+            (0..4).map(|_| ExecImage::new(&req.program, &req.args, &req.env).unwrap()).collect();
         let mut seen = std::collections::HashSet::new();
         for img in &images {
             let p = img.pointers();

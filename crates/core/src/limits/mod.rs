@@ -116,6 +116,11 @@ pub struct TreeSample {
 }
 
 pub fn sample_tree(root: i32) -> TreeSample {
+    sample_below(root, &[])
+}
+
+/// The tree from `root`, without the processes in `skip` (their children are counted).
+pub fn sample_below(root: i32, skip: &[i32]) -> TreeSample {
     let mut s = TreeSample::default();
     let tick = sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap_or(100).max(1);
     let mut stack = vec![root];
@@ -125,10 +130,14 @@ pub fn sample_tree(root: i32) -> TreeSample {
         if seen > 100_000 {
             break;
         }
-        // A process that is gone (no statm) has no children left to visit either.
-        let Some(rss) = process_rss_bytes(pid) else { continue };
-        s.rss_bytes += rss;
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        let counted = !skip.contains(&pid);
+        if counted {
+            // A process that is gone (no statm) has no children left to visit either.
+            let Some(rss) = process_rss_bytes(pid) else { continue };
+            s.rss_bytes += rss;
+        }
+        // Otherwise only its children: a helper of ours (a PID namespace's waiter or init).
+        if let Some(stat) = counted.then(|| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()).flatten() {
             if let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) {
                 let f: Vec<&str> = rest.split_whitespace().collect();
                 // utime and stime are fields 14 and 15 of stat (11 and 12 after the state).
@@ -137,7 +146,7 @@ pub fn sample_tree(root: i32) -> TreeSample {
                 s.cpu_ms += ticks * 1000 / tick;
             }
         }
-        s.processes += 1;
+        s.processes += counted as u64;
         if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
             for t in tasks.flatten() {
                 if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {

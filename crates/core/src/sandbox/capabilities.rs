@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-/// Set to a comma-separated list (`landlock`, `userns`, `seccomp`, `landlock-scope`, `mountns`) to make the
+/// Set to a comma-separated list (`landlock`, `userns`, `seccomp`, `landlock-scope`, `mountns`, `pidns`) to make the
 /// probe report those mechanisms as missing. For tests of the fail-closed paths only.
 pub const PRETEND_MISSING_ENV: &str = "TOOL_RUNTIME_PRETEND_MISSING";
 
@@ -20,6 +20,15 @@ pub struct Capabilities {
     /// A private mount namespace per call (root, or user namespaces): the call's temp dir and
     /// the harness live on a tmpfs of its own.
     pub private_mounts: bool,
+    /// A PID namespace per call with its own `/proc` (with a private mount), made by the init
+    /// binary.
+    pub pid_namespaces: bool,
+    /// The init binary, when it is there and the kernel gives it what it needs.
+    #[serde(skip)]
+    pub init: Option<std::path::PathBuf>,
+    /// Why there is no PID namespace per call, when there is none.
+    #[serde(skip)]
+    pub pid_namespace_missing: Option<String>,
     /// Mechanisms hidden by `TOOL_RUNTIME_PRETEND_MISSING`.
     pub pretended_missing: Vec<String>,
 }
@@ -80,12 +89,25 @@ static PROBED: OnceLock<Capabilities> = OnceLock::new();
 /// The machine's capabilities, with any pretended-missing mechanisms removed.
 pub fn capabilities() -> Capabilities {
     let real = PROBED
-        .get_or_init(|| Capabilities {
-            landlock_abi: landlock_abi(),
-            user_namespaces: user_namespaces_work(),
-            seccomp: seccomp_available(),
-            private_mounts: false,
-            pretended_missing: Vec::new(),
+        .get_or_init(|| {
+            let user_namespaces = user_namespaces_work();
+            let root = nix::unistd::geteuid().is_root();
+            let init = if root || user_namespaces {
+                // With user namespaces, the stricter case: a call's namespaces are owned by one.
+                super::init::locate().and_then(|p| super::init::probe(&p, user_namespaces).map(|()| p))
+            } else {
+                Err("neither root nor user namespaces: no private mount for a /proc of its own".to_string())
+            };
+            Capabilities {
+                landlock_abi: landlock_abi(),
+                user_namespaces,
+                seccomp: seccomp_available(),
+                private_mounts: false,
+                pid_namespaces: false,
+                pid_namespace_missing: init.as_ref().err().cloned(),
+                init: init.ok(),
+                pretended_missing: Vec::new(),
+            }
         })
         .clone();
     let pretend = std::env::var(PRETEND_MISSING_ENV).unwrap_or_default();
@@ -97,6 +119,7 @@ pub fn capabilities() -> Capabilities {
             "userns" => caps.user_namespaces = false,
             "seccomp" => caps.seccomp = false,
             "mountns" => caps.private_mounts = false,
+            "pidns" => caps.pid_namespaces = false,
             _ => continue,
         }
         caps.pretended_missing.push(m.to_string());
@@ -104,5 +127,11 @@ pub fn capabilities() -> Capabilities {
     // Root may always mount in a namespace of its own; anyone else needs a user namespace.
     let root = nix::unistd::geteuid().is_root();
     caps.private_mounts = (root || caps.user_namespaces) && !caps.pretended_missing.iter().any(|m| m == "mountns");
+    if !caps.private_mounts {
+        caps.pid_namespace_missing = Some("no private mount namespace for a /proc of its own".into());
+    } else if caps.pretended_missing.iter().any(|m| m == "pidns") {
+        caps.pid_namespace_missing = Some("pretended missing".into());
+    }
+    caps.pid_namespaces = caps.pid_namespace_missing.is_none();
     caps
 }

@@ -1,7 +1,7 @@
 //! The part of the sandbox that runs in the forked child, before `execve`. Everything here is
 //! prepared in the parent (strings formatted, BPF compiled) so the child only makes syscalls.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -24,6 +24,9 @@ pub struct ChildSandbox {
     /// Create the egress proxy's listener inside the new network namespace and hand it to
     /// the host over the channel (fd 3).
     pub proxy_listener: bool,
+    /// The init binary that gives the call a PID namespace of its own, with its own `/proc`
+    /// (needs the private mount).
+    init: Option<std::path::PathBuf>,
 }
 
 /// The call's temp dir on a private tmpfs, mounted over the folder that holds every call's
@@ -75,8 +78,46 @@ impl ChildSandbox {
             gid_map: CString::new(format!("{gid} {gid} 1\n")).expect("no NUL"),
             seccomp,
             bpf: Vec::new(),
+            init: None,
             private_tmp,
             proxy_listener: false,
+        }
+    }
+
+    /// Gives the call a PID namespace with its own `/proc`, made by the init binary `init`:
+    /// only the call's processes are visible to it, and when the runtime ends, the namespace's
+    /// init takes every process of the call with it. Only with a private mount namespace (for
+    /// the `/proc` mount).
+    pub(super) fn with_pid_namespace(mut self, init: std::path::PathBuf) -> Self {
+        if self.private_tmp.is_some() {
+            self.init = Some(init);
+        }
+        self
+    }
+
+    /// The init binary that makes the call's PID namespace, when there is one: the host
+    /// execs it instead of the runtime, and it confines and execs the runtime (see
+    /// [`super::init`]).
+    pub fn init_program(&self) -> Option<&std::path::Path> {
+        self.init.as_deref()
+    }
+
+    /// The Landlock ruleset, for the init binary to inherit.
+    pub fn ruleset_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.ruleset.as_ref().map(|r| r.as_fd())
+    }
+
+    /// What the init binary needs to confine the runtime it execs.
+    pub fn init_plan(&self, exec: super::init::Exec) -> super::init::InitPlan {
+        let pt = self.private_tmp.as_ref();
+        super::init::InitPlan {
+            exec,
+            seccomp: self.seccomp,
+            ruleset: self.ruleset.is_some(),
+            tmp_rule: pt.filter(|pt| pt.access != 0).map(|pt| (pt.own.clone(), pt.access)),
+            harness_rule: pt.map(|pt| &pt.harness).filter(|h| h.access != 0).map(|h| (h.dir.clone(), h.access)),
+            proc_self_access: self.proc_self_access,
         }
     }
 
@@ -90,12 +131,31 @@ impl ChildSandbox {
         Ok(())
     }
 
-    /// Confines the calling (forked) process.
+    /// Confines the calling (forked) process. With a PID namespace, only the namespaces, the
+    /// private mount and the harness are set up here; the init binary this process execs does
+    /// the rest (see [`super::init`]).
     ///
     /// # Safety
     /// Call only in the child between fork and exec: it makes raw syscalls and changes the
     /// process's namespaces, credentials and security state irreversibly.
     pub unsafe fn enter(&self) -> io::Result<()> {
+        self.enter_namespaces()?;
+        if self.init.is_some() {
+            return keep_sys_admin_across_exec();
+        }
+        let pt = self.private_tmp.as_ref();
+        let confinement = Confinement {
+            ruleset: self.ruleset.as_ref().map(|r| r.as_raw_fd()),
+            tmp_rule: pt.filter(|pt| pt.access != 0).map(|pt| (pt.own.as_c_str(), pt.access)),
+            harness_rule: pt.map(|pt| &pt.harness).filter(|h| h.access != 0).map(|h| (h.dir.as_c_str(), h.access)),
+            proc_self_access: self.proc_self_access,
+            own_proc: false,
+        };
+        confine(&confinement, &self.bpf)
+    }
+
+    /// New user, network and mount namespaces, the private tmpfs and the call's harness.
+    unsafe fn enter_namespaces(&self) -> io::Result<()> {
         let fail = || Err(io::Error::last_os_error());
         let mut flags = 0;
         if self.netns {
@@ -153,55 +213,91 @@ impl ChildSandbox {
             // Read-only needs CAP_SYS_ADMIN in this namespace: before the capabilities go.
             write_private_harness(&pt.harness)?;
         }
-        // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
-        // it make a disk's device node in its temp dir and read around every rule), nor those
-        // of the user namespace it was just given (the namespace is set up by now).
-        drop_capabilities()?;
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        Ok(())
+    }
+}
+
+/// What [`confine`] applies: references only, so the forked host child allocates nothing.
+pub(super) struct Confinement<'a> {
+    pub ruleset: Option<libc::c_int>,
+    /// The call's temp dir and the harness folder, which exist only in the call's mount
+    /// namespace: their Landlock rules are made here.
+    pub tmp_rule: Option<(&'a CStr, u64)>,
+    pub harness_rule: Option<(&'a CStr, u64)>,
+    /// Rights on the process's own `/proc/self` (0 = none).
+    pub proc_self_access: u64,
+    /// `/proc` is the call's own (a PID namespace): the runtime's reads there, granted on the
+    /// host's `/proc`, are granted again on the new files.
+    pub own_proc: bool,
+}
+
+/// Drops every capability, sets no-new-privs, restricts the process with Landlock and installs
+/// the seccomp filter: the last steps before the runtime's exec.
+///
+/// # Safety
+/// Call only in the process about to exec the runtime: it changes its security state
+/// irreversibly. Raw syscalls only (it also runs between fork and exec in the host).
+pub(super) unsafe fn confine(c: &Confinement<'_>, bpf: &[BpfProgram]) -> io::Result<()> {
+    let fail = || Err(io::Error::last_os_error());
+    // A tool holds no capabilities: not those of a root orchestrator (CAP_MKNOD would let
+    // it make a disk's device node in its temp dir and read around every rule), nor those
+    // of the user namespace it was just given (the namespace is set up by now).
+    drop_capabilities()?;
+    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        return fail();
+    }
+    if let Some(fd) = c.ruleset {
+        if let Some((dir, access)) = c.tmp_rule {
+            add_path_rule(fd, dir, access)?;
+        }
+        if let Some((dir, access)) = c.harness_rule {
+            add_path_rule(fd, dir, access)?;
+        }
+        if c.proc_self_access != 0 {
+            add_path_rule(fd, c"/proc/self", c.proc_self_access)?;
+        }
+        if c.own_proc && c.proc_self_access != 0 {
+            // The runtime's reads of /proc were granted on the host's /proc, which the
+            // call's own /proc now covers: grant them again on the new files.
+            for file in [c"/proc/cpuinfo", c"/proc/meminfo", c"/proc/stat"] {
+                add_path_rule(fd, file, 1 << 2 /* LANDLOCK_ACCESS_FS_READ_FILE */)?;
+            }
+        }
+        if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
             return fail();
         }
-        if let Some(ruleset) = &self.ruleset {
-            let fd = ruleset.as_raw_fd();
-            if let Some(pt) = self.private_tmp.as_ref().filter(|pt| pt.access != 0) {
-                // The temp dir exists only in this mount namespace: its rule is made here.
-                let own_fd = libc::open(pt.own.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
-                if own_fd < 0 {
-                    return fail();
-                }
-                let attr = PathBeneathAttr { allowed_access: pt.access, parent_fd: own_fd };
-                let r = libc::syscall(libc::SYS_landlock_add_rule, fd, 1, &attr as *const _, 0);
-                libc::close(own_fd);
-                if r != 0 {
-                    return fail();
-                }
-            }
-            if let Some(h) = self.private_tmp.as_ref().map(|pt| &pt.harness).filter(|h| h.access != 0) {
-                add_path_rule(fd, &h.dir, h.access)?;
-            }
-            if self.proc_self_access != 0 {
-                let proc_fd = libc::open(c"/proc/self".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
-                if proc_fd < 0 {
-                    return fail();
-                }
-                let attr = PathBeneathAttr { allowed_access: self.proc_self_access, parent_fd: proc_fd };
-                let r = libc::syscall(
-                    libc::SYS_landlock_add_rule,
-                    fd,
-                    1, /* LANDLOCK_RULE_PATH_BENEATH */
-                    &attr as *const _,
-                    0,
-                );
-                libc::close(proc_fd);
-                if r != 0 {
-                    return fail();
-                }
-            }
-            if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
-                return fail();
-            }
-        }
-        seccomp::install(&self.bpf)
     }
+    seccomp::install(bpf)
+}
+
+/// Keeps `CAP_SYS_ADMIN` (in the call's user namespace) across the exec of the init binary,
+/// which needs it to make the PID namespace and mount its `/proc`: an exec as a uid other
+/// than 0 clears every capability but the ambient ones. Root keeps its capabilities anyway.
+unsafe fn keep_sys_admin_across_exec() -> io::Result<()> {
+    if libc::geteuid() == 0 {
+        return Ok(());
+    }
+    const CAP_SYS_ADMIN: u32 = 21;
+    let header = CapHeader { version: 0x2008_0522, pid: 0 };
+    let mut data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    if libc::syscall(libc::SYS_capget, &header as *const CapHeader, data.as_mut_ptr()) != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    data[0].inheritable |= 1 << CAP_SYS_ADMIN;
+    if libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if libc::prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+        CAP_SYS_ADMIN as libc::c_ulong,
+        0,
+        0,
+    ) != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[repr(C)]
@@ -298,7 +394,8 @@ unsafe fn write_all_fd(fd: libc::c_int, mut data: &[u8]) -> io::Result<()> {
 
 /// Adds a Landlock rule for a path that exists only in this mount namespace.
 unsafe fn add_path_rule(ruleset: libc::c_int, path: &std::ffi::CStr, access: u64) -> io::Result<()> {
-    let dir = libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+    // A folder or a single file (its access then holds file rights only).
+    let dir = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
     if dir < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -7,6 +7,7 @@
 mod capabilities;
 mod child;
 mod modules;
+pub mod init;
 mod report;
 mod rules;
 mod seccomp;
@@ -141,6 +142,14 @@ impl RuntimeSandbox {
             missing.push(
                 "seccomp (blocking exec through the dynamic loader, path unix sockets, new sessions)".to_string(),
             );
+        }
+        if !caps.pid_namespaces {
+            missing.push(format!(
+                "a PID namespace per call (root, or user namespaces with a private mount, and the {} binary \
+                 beside the addon): without one a tool sees the host's processes and their command lines; {}",
+                init::INIT_BINARY_NAME,
+                caps.pid_namespace_missing.as_deref().unwrap_or("unavailable")
+            ));
         }
         if mode == SandboxMode::Strict && !missing.is_empty() {
             return Err(Error::SandboxUnavailable { missing: missing.join("; ") });
@@ -313,6 +322,9 @@ impl RuntimeSandbox {
             None
         };
         let mut sb = ChildSandbox::new(ruleset, proc_self_access, self.netns, seccomp, private_tmp);
+        if let Some(init) = self.caps.init.as_ref().filter(|_| self.caps.pid_namespaces) {
+            sb = sb.with_pid_namespace(init.clone());
+        }
         sb.proxy_listener = self.proxy;
         Ok(Some(sb))
     }

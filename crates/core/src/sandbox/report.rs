@@ -157,7 +157,11 @@ impl RuntimeSandbox {
             other_processes: {
                 // Landlock guards their /proc files, fds and memory; seccomp their limits and
                 // scheduling, SysV IPC and message queues.
+                // A PID namespace of its own hides them from the call altogether.
                 let mut v = vec![];
+                if on && self.caps.pid_namespaces {
+                    v.push("pid-namespace");
+                }
                 if landlock {
                     v.push("landlock");
                 }

@@ -17,7 +17,7 @@ use seccompiler::{
 };
 
 /// What the seccomp filter refuses beyond what it always refuses.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct SeccompPlan {
     /// Every `execve` but the runtime's own: stops running programs through the dynamic
     /// loader (`ld.so /bin/sh`), which Landlock's execute right alone cannot.

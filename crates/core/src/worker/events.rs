@@ -90,7 +90,8 @@ impl Worker {
                 _ = channel_check.tick(), if check_channel && self.exit_status.is_none() => {
                     // Twice in a row: a process that is exiting (a crash) loses its fds an
                     // instant before its exit status shows; that is not a closed channel.
-                    let open = supervisor::channel_open_in_child(self.pid, self.channel_inode);
+                    // A runtime not forked yet by its PID namespace's init cannot have closed it.
+                    let open = self.runtime_pid().is_none_or(|pid| supervisor::channel_open_in_child(pid, self.channel_inode));
                     let was_suspect = std::mem::replace(&mut channel_suspect, !open);
                     if !open && was_suspect {
                         // A process that is dying (a crash on a loaded machine) can take a while

@@ -9,6 +9,9 @@ use crate::supervisor;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallMetrics {
+    /// The runtime process that served the call, as the host sees it (inside its own PID
+    /// namespace the tool sees another number).
+    pub pid: i32,
     pub wall_ms: f64,
     /// Time spent waiting for a free slot before the call started.
     pub queued_ms: f64,
@@ -35,12 +38,13 @@ impl Worker {
             Some(g) => (g.cpu_ms(), g.memory_peak()),
             None => (None, None),
         };
-        let leader = leader_figures(self.pid);
+        let leader = leader_figures(self.tree().runtime);
         let cpu = cpu
             .or(leader.map(|l| l.0))
             .map(|c| c.max(self.usage.sampled_cpu_ms).saturating_sub(self.usage.cpu_base_ms));
         let peak = peak.or(leader.map(|l| l.1)).map(|p| p.max(self.usage.sampled_peak_rss));
         let mut m = CallMetrics {
+            pid: self.tree().runtime,
             cpu_ms: cpu,
             peak_memory_mb: peak.map(|b| (b as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0),
             stdout_bytes: self.stdout.total().saturating_sub(self.usage.stdout_base),

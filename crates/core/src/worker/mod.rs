@@ -107,7 +107,12 @@ struct Usage {
 
 pub(crate) struct Worker {
     child: tokio::process::Child,
+    /// The process spawned: its process group is the call's.
     pid: i32,
+    /// The runtime runs in a PID namespace below `pid` (the init binary's waiter).
+    pid_namespace: bool,
+    /// The runtime process and the call's tree there, once both exist.
+    resolved_tree: std::sync::OnceLock<supervisor::ProcessTree>,
     /// Set once the leader's exit status was collected: from then on its process group id may
     /// be reused, so the group is never signalled again.
     exit_status: Option<std::process::ExitStatus>,
@@ -160,11 +165,14 @@ impl Worker {
         spec.request.rlimits = Some(limits::Rlimits::from_limits(&spec.limits, !spec.reusable));
         // On failure `group` and `spec.tmp` are dropped: both clean up after themselves.
         let spawned = supervisor::spawn(spec.request).map_err(|e| CallError::Start(StartFailure::Spawn(e)))?;
-        let supervisor::Spawned { child, pid, channel, stdout, stderr, listener, channel_inode } = spawned;
+        let supervisor::Spawned { child, pid, channel, stdout, stderr, listener, channel_inode, pid_namespace } =
+            spawned;
         let (rd, wr) = channel.into_split();
         let mut worker = Worker {
             child,
             pid,
+            pid_namespace,
+            resolved_tree: Default::default(),
             exit_status: None,
             // Room for a frame's tag, nonce and fields around a payload of `max_output` bytes
             // (a host call's arguments, with its name of up to 256 bytes).
@@ -208,8 +216,30 @@ impl Worker {
         Ok(worker)
     }
 
+    /// The runtime process's pid.
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.tree().runtime
+    }
+
+    /// The runtime process and the call's tree as the host sees them.
+    fn tree(&self) -> supervisor::ProcessTree {
+        if !self.pid_namespace {
+            return supervisor::ProcessTree::direct(self.pid);
+        }
+        if let Some(t) = self.resolved_tree.get() {
+            return *t;
+        }
+        match supervisor::ProcessTree::in_pid_namespace(self.pid) {
+            Some(t) => *self.resolved_tree.get_or_init(|| t),
+            // Not forked yet: the waiter is ours, not the tool's.
+            None => supervisor::ProcessTree { helpers: [self.pid, 0], ..supervisor::ProcessTree::direct(self.pid) },
+        }
+    }
+
+    /// The runtime's pid, once it is known (with a PID namespace, not before its init forked it).
+    fn runtime_pid(&self) -> Option<i32> {
+        let t = self.tree();
+        (!self.pid_namespace || self.resolved_tree.get().is_some()).then_some(t.runtime)
     }
 
     /// The call's private temp dir.
@@ -419,7 +449,7 @@ impl Worker {
 
     /// Resident memory of the worker process itself, in MB (one /proc read: this runs per call).
     pub fn rss_mb(&self) -> u64 {
-        limits::process_rss_bytes(self.pid).unwrap_or(0) / (1024 * 1024)
+        limits::process_rss_bytes(self.tree().runtime).unwrap_or(0) / (1024 * 1024)
     }
 
     pub fn is_alive(&mut self) -> bool {

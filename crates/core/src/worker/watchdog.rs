@@ -3,7 +3,7 @@
 
 use super::Worker;
 use crate::error::{CallId, Error};
-use crate::limits::{self, LimitHit};
+use crate::limits::LimitHit;
 
 impl Worker {
     /// Starts the per-call figures afresh (a reused worker's next call).
@@ -42,7 +42,8 @@ impl Worker {
                 }
             }
             if let Some(limit) = l.max_processes {
-                if g.pids_limit_hit() || g.process_count().unwrap_or(0) > limit {
+                let tool_processes = g.process_count().unwrap_or(0).saturating_sub(self.tree().helper_count());
+                if g.pids_limit_hit() || tool_processes > limit {
                     return Some(LimitHit::Processes { limit });
                 }
             }
@@ -53,7 +54,7 @@ impl Worker {
                 return None;
             }
         }
-        let s = limits::sample_tree(self.pid);
+        let s = self.tree().sample();
         self.usage.sampled_peak_rss = self.usage.sampled_peak_rss.max(s.rss_bytes);
         self.usage.sampled_cpu_ms = self.usage.sampled_cpu_ms.max(s.cpu_ms);
         if let Some(limit) = l.memory_limit_mb {
@@ -119,6 +120,6 @@ impl Worker {
 
     /// CPU time the worker's tree has used so far, in ms.
     pub(super) fn cpu_used_ms(&self) -> u64 {
-        self.group.as_ref().and_then(|g| g.cpu_ms()).unwrap_or_else(|| limits::sample_tree(self.pid).cpu_ms)
+        self.group.as_ref().and_then(|g| g.cpu_ms()).unwrap_or_else(|| self.tree().sample().cpu_ms)
     }
 }
