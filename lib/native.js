@@ -9,8 +9,14 @@ const WHY_LINUX = "its sandbox is built from Linux kernel features (Landlock, se
 
 function libc() {
   if (process.platform !== "linux") return null;
-  const header = process.report && process.report.getReport().header;
-  return header && header.glibcVersionRuntime ? "gnu" : "musl";
+  // As napi-rs's loader decides: ldd names musl on musl systems; a process report (slower)
+  // carries glibc's version where glibc runs.
+  try {
+    return require("node:fs").readFileSync("/usr/bin/ldd", "utf8").includes("musl") ? "musl" : "gnu";
+  } catch {
+    const header = process.report && process.report.getReport().header;
+    return header && header.glibcVersionRuntime ? "gnu" : "musl";
+  }
 }
 
 function nativeError(code, message, fields) {
