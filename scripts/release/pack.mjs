@@ -5,6 +5,7 @@
 //   node scripts/release/pack.mjs              every target in napi.targets, release builds
 //   node scripts/release/pack.mjs --host       the host's target only (what `npm test` installs)
 //   node scripts/release/pack.mjs --debug      debug builds (fast; for tests, never for release)
+//   node scripts/release/pack.mjs --only=T,T   these targets (the host's is always included)
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -43,6 +44,7 @@ function stageMain(root, loaderDir, platformPackages, stage) {
   const { scripts, devDependencies, napi, overrides, ...pkg } = root;
   pkg.napi = { binaryName: napi.binaryName, targets: napi.targets };
   pkg.optionalDependencies = Object.fromEntries(platformPackages.map((name) => [name, root.version]));
+  pkg.files = [...root.files, ...MAIN_EXTRA];
   writeFileSync(path.join(dir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   for (const entry of [...root.files, ...MAIN_EXTRA, "README.md"]) {
     // The loader and its types come from the release build, not from whatever is in the tree.
@@ -53,9 +55,10 @@ function stageMain(root, loaderDir, platformPackages, stage) {
   return dir;
 }
 
-export function packAll({ hostOnly = false, profile = "release", dist = path.join(ROOT, "dist"), log = console.log } = {}) {
+export function packAll({ hostOnly = false, only = null, profile = "release", dist = path.join(ROOT, "dist"), log = console.log } = {}) {
   const root = rootPackage();
-  const chosen = targets().filter((t) => !hostOnly || t.triple === HOST_TRIPLE);
+  const wanted = (t) => t.triple === HOST_TRIPLE || (!hostOnly && (only === null || only.includes(t.triple)));
+  const chosen = targets().filter(wanted);
   if (!chosen.some((t) => t.triple === HOST_TRIPLE)) throw new Error(`napi.targets does not list the host, ${HOST_TRIPLE}`);
   const stage = path.join(ROOT, "target", "pack");
   rmSync(dist, { recursive: true, force: true });
@@ -80,6 +83,11 @@ export function packAll({ hostOnly = false, profile = "release", dist = path.joi
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = new Set(process.argv.slice(2));
-  packAll({ hostOnly: args.has("--host"), profile: args.has("--debug") ? "debug" : "release" });
+  const args = process.argv.slice(2);
+  const only = args.find((a) => a.startsWith("--only="));
+  packAll({
+    hostOnly: args.includes("--host"),
+    only: only ? only.slice("--only=".length).split(",") : null,
+    profile: args.includes("--debug") ? "debug" : "release",
+  });
 }
