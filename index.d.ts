@@ -417,7 +417,12 @@ export declare class RuntimeFactory {
   constructor(projectRoot: string);
   readonly projectRoot: string;
   createRuntime(config?: RuntimeConfigInput): Promise<Runtime>;
+  /** With the entrypoint's module type (`typeof import("./tools")`): calls checked against its tools. */
+  createRuntime<M extends object>(config?: RuntimeConfigInput): Promise<TypedRuntime<M>>;
 }
+
+import type { TypedRuntime } from "./lib/typed.js";
+export type { TypedRuntime, ToolId, ToolFunction, ToolInput, ToolOutput, Delivered } from "./lib/typed.js";
 
 export declare function newDefaultFactory(projectRoot?: string): RuntimeFactory;
 export declare function defaultConfig(): RuntimeConfig;

@@ -4,7 +4,7 @@
 // in JS (AbortSignal listeners, an already-aborted signal, JSON encoding of inputs).
 
 const path = require("node:path");
-const binding = require("./binding.js");
+const binding = require("./lib/native.js").loadBinding();
 const errors = require("./lib/errors.js");
 const { liveEvents } = require("./lib/live.js");
 const hostFns = require("./lib/host.js");

@@ -28,6 +28,31 @@ pub fn is_executable_file(path: &Path) -> bool {
     std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
+/// A file `execve` refuses with "Exec format error": neither ELF nor a `#!` script. bun's npm
+/// package ships such a 450-byte shell snippet as `bin/bun.exe` until its postinstall script
+/// puts the real binary there, so an install with `--ignore-scripts` leaves one behind.
+pub fn is_unrunnable(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
+    match read {
+        Ok(n) => !(head[..n].starts_with(b"\x7fELF") || head[..n].starts_with(b"#!")),
+        Err(_) => false,
+    }
+}
+
+/// What to tell the user about an unrunnable bun from the npm package: it is the placeholder.
+fn bun_placeholder_reason(path: &Path) -> String {
+    let package = path.parent().and_then(Path::parent).unwrap_or(path);
+    format!(
+        "{} is the placeholder of bun's npm package, not bun: its postinstall script did not run \
+         (installed with --ignore-scripts, or by a package manager that skips install scripts). \
+         Run `node install.js` in {}, or `npm rebuild bun`, or set runtimePath",
+        path.display(),
+        package.display()
+    )
+}
+
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable_file(p))
@@ -44,20 +69,33 @@ pub fn locate_runtime(runtime: RuntimeType, explicit: Option<&Path>, hints: &Run
         if !is_executable_file(p) {
             return Err(unavailable(Some(p), format!("runtimePath {} is not an executable file", p.display())));
         }
+        if is_unrunnable(p) {
+            return Err(unavailable(
+                Some(p),
+                format!("runtimePath {} is neither an ELF binary nor a #! script, so it cannot be run", p.display()),
+            ));
+        }
         return std::fs::canonicalize(p).map_err(|e| unavailable(Some(p), e.to_string()));
     }
     let hint = match runtime {
         RuntimeType::Bun => hints.bun_path.as_deref(),
         RuntimeType::Node => hints.node_path.as_deref(),
     };
-    let found = hint.filter(|p| is_executable_file(p)).map(Path::to_path_buf).or_else(|| which(runtime.as_str()));
-    match found {
-        Some(p) => std::fs::canonicalize(&p).map_err(|e| unavailable(Some(&p), e.to_string())),
-        None => Err(unavailable(
+    let placeholder = hint.filter(|p| is_executable_file(p) && is_unrunnable(p));
+    let found = hint
+        .filter(|p| is_executable_file(p) && !is_unrunnable(p))
+        .map(Path::to_path_buf)
+        .or_else(|| which(runtime.as_str()));
+    match (found, placeholder) {
+        (Some(p), _) => std::fs::canonicalize(&p).map_err(|e| unavailable(Some(&p), e.to_string())),
+        (None, Some(p)) if runtime == RuntimeType::Bun => Err(unavailable(Some(p), bun_placeholder_reason(p))),
+        (None, _) => Err(unavailable(
             None,
             match runtime {
                 RuntimeType::Bun => {
-                    "bun was not found: install the package's dependencies (npm install) or set runtimePath".into()
+                    "bun was not found: install it beside tool-runtime (npm install bun, an optional peer \
+                     dependency), put it on PATH, or set runtimePath; or use runtimeType \"node\""
+                        .into()
                 }
                 RuntimeType::Node => "node was not found on PATH: set runtimePath".into(),
             },
@@ -77,4 +115,46 @@ pub fn node_version(path: &Path, hints: &RuntimeHints) -> Option<(u32, u32)> {
     };
     let mut parts = text.trim_start_matches('v').split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    // The first line of the placeholder bun 1.4's npm package ships as bin/bun.exe.
+    const PLACEHOLDER: &str = "echo \"Error: Bun's postinstall script was not run.\" >&2\nexit 1\n";
+
+    fn executable(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn the_npm_placeholder_of_bun_is_unrunnable_and_a_real_binary_or_script_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(is_unrunnable(&executable(dir.path(), "bun.exe", PLACEHOLDER.as_bytes())));
+        assert!(!is_unrunnable(&executable(dir.path(), "script", b"#!/bin/sh\nexit 0\n")));
+        assert!(!is_unrunnable(&std::env::current_exe().unwrap()));
+    }
+
+    #[test]
+    fn an_explicit_placeholder_is_refused_by_name_and_a_real_binary_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let stub = executable(dir.path(), "bun.exe", PLACEHOLDER.as_bytes());
+        match locate_runtime(RuntimeType::Bun, Some(&stub), &RuntimeHints::default()) {
+            Err(Error::RuntimeUnavailable { path, reason, .. }) => {
+                assert_eq!(path.as_deref(), Some(stub.to_str().unwrap()));
+                assert!(reason.contains("neither an ELF binary nor a #! script"), "{reason}");
+            }
+            other => panic!("expected RuntimeUnavailable, got {other:?}"),
+        }
+        let real = std::env::current_exe().unwrap();
+        assert_eq!(
+            locate_runtime(RuntimeType::Bun, Some(&real), &RuntimeHints::default()).unwrap(),
+            real.canonicalize().unwrap()
+        );
+    }
 }

@@ -52,6 +52,12 @@ pub struct LimitSupport {
 }
 
 /// Per-process backstops set between fork and exec.
+// setrlimit's resource argument: glibc's own enum type, a plain int on musl.
+#[cfg(target_env = "gnu")]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type RlimitResource = libc::c_int;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Rlimits {
     pub file_size_bytes: Option<u64>,
@@ -73,7 +79,7 @@ impl Rlimits {
     /// # Safety
     /// Call only between fork and exec.
     pub unsafe fn apply(&self) -> io::Result<()> {
-        let set = |res: libc::__rlimit_resource_t, v: u64| -> io::Result<()> {
+        let set = |res: RlimitResource, v: u64| -> io::Result<()> {
             let r = libc::rlimit { rlim_cur: v, rlim_max: v };
             if libc::setrlimit(res, &r) != 0 {
                 return Err(io::Error::last_os_error());

@@ -445,9 +445,10 @@ unsafe fn loopback_up() {
     for (i, b) in b"lo\0".iter().enumerate() {
         ifr.ifr_name[i] = *b as libc::c_char;
     }
-    if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) == 0 {
+    // The request's type is c_ulong on glibc and c_int on musl: `Ioctl` is whichever it is.
+    if libc::ioctl(s, libc::SIOCGIFFLAGS as libc::Ioctl, &mut ifr) == 0 {
         ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr);
+        libc::ioctl(s, libc::SIOCSIFFLAGS as libc::Ioctl, &ifr);
     }
     libc::close(s);
 }
