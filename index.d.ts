@@ -570,4 +570,6 @@ export declare class ConfigError extends ToolRuntimeError {
   readonly code: "ERR_INVALID_CONFIG" | "ERR_SANDBOX_UNAVAILABLE";
   /** For `ERR_SANDBOX_UNAVAILABLE`: what this machine lacks. */
   readonly missing?: string;
+  /** For tool-runtime/queue's options and variables: the one refused. */
+  readonly field?: string;
 }

@@ -69,38 +69,42 @@ describe("queue: three worker processes and a client", () => {
     assert.ok(metrics.reduce((s, m) => s + m.completed, 0) >= 1000);
   });
 
-  it("a SIGKILLed worker's calls fail with ERR_WORKER_LOST, or run again elsewhere when idempotent", async () => {
-    const log = path.join(dir, "kill.log");
-    const victim = workers[0];
-    const calls = Array.from({ length: 12 }, (_, n) => ({ id: newId(), idempotent: n % 2 === 0 }));
+  /**
+   * Submits `count` calls of 3 s, SIGKILLs a worker while it runs some of them, starts a fresh
+   * worker in its place, and returns each call's outcome, how often each ran, and which ran on
+   * the dead worker when it died.
+   */
+  async function killMidRun(idempotent: boolean, count = 8) {
+    const log = path.join(dir, `kill-${idempotent}.log`);
+    const ids = Array.from({ length: count }, () => newId());
     const settledIds = new Set<string>();
-    const outcomes = calls.map(({ id, idempotent }) =>
-      client.executeToolWithTimeout("record", id, { log, ms: 3000 }, {}, LONG, { idempotent }).then(
-        (value) => ({ value, error: undefined as any }),
-        (error) => ({ value: undefined, error }),
-      ).finally(() => settledIds.add(id)),
+    const outcomes = ids.map((id) =>
+      client
+        .executeToolWithTimeout("record", id, { log, ms: 3000 }, {}, LONG, { idempotent })
+        .then(
+          (value) => ({ value, error: undefined as any }),
+          (error) => ({ value: undefined, error }),
+        )
+        .finally(() => settledIds.add(id)),
     );
-    // Kill it while it runs one call of each kind.
-    const idem = new Set(calls.filter((c) => c.idempotent).map((c) => c.id));
-    const runningOnVictim = () => logLines(log).filter((l) => l.workerPid === victim.pid && !settledIds.has(l.id));
-    await waitFor(() => {
-      const here = runningOnVictim();
-      return here.some((l) => idem.has(l.id)) && here.some((l) => !idem.has(l.id));
-    }, "the victim running both kinds of call");
+    const running = () => logLines(log).filter((l) => !settledIds.has(l.id));
+    await waitFor(() => running().length > 0, "a call to start");
+    const victim = live().find((w) => w.pid === running()[0].workerPid)!;
+    const onVictim = new Set(running().filter((l) => l.workerPid === victim.pid).map((l) => l.id));
     await victim.kill("SIGKILL");
     const settled = await Promise.all(outcomes);
-
+    await startWorker();
     const counts = new Map<string, number>();
     for (const id of runs(log)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return { ids, settled, counts, onVictim };
+  }
+
+  it("a call whose worker is SIGKILLed mid-run fails with ERR_WORKER_LOST; none runs twice", async () => {
+    const { ids, settled, counts, onVictim } = await killMidRun(false);
     let lost = 0;
-    let rerun = 0;
-    calls.forEach(({ id, idempotent }, n) => {
+    ids.forEach((id, n) => {
       const { value, error } = settled[n];
-      if (idempotent) {
-        assert.equal(error, undefined, `idempotent ${id} completes: ${error}`);
-        assert.ok([1, 2].includes(counts.get(id) ?? 0), `${id} ran once, or twice when its worker died`);
-        if (counts.get(id) === 2) rerun += 1;
-      } else if (error) {
+      if (error) {
         assert.ok(error instanceof ToolExecutionError, `${error}`);
         assert.equal(error.code, "ERR_WORKER_LOST");
         assert.equal(error.toolExecId, id);
@@ -111,9 +115,20 @@ describe("queue: three worker processes and a client", () => {
         assert.equal(value?.id, id);
       }
     });
-    assert.ok(lost >= 1, "the non-idempotent call the victim was running is ERR_WORKER_LOST");
-    assert.ok(rerun >= 1, "the idempotent call the victim was running ran again");
-    await startWorker();
+    assert.ok(onVictim.size >= 1);
+    assert.ok(lost >= 1, "the calls the dead worker was running are ERR_WORKER_LOST");
+  });
+
+  it("an idempotent call whose worker is SIGKILLed mid-run runs again on another worker", async () => {
+    const { ids, settled, counts, onVictim } = await killMidRun(true);
+    ids.forEach((id, n) => {
+      const { value, error } = settled[n];
+      assert.equal(error, undefined, `idempotent ${id} completes: ${error}`);
+      assert.equal(value?.id, id);
+      assert.ok([1, 2].includes(counts.get(id) ?? 0), `${id} ran once, or twice when its worker died`);
+    });
+    const again = [...onVictim].filter((id) => counts.get(id) === 2);
+    assert.ok(again.length >= 1, "a call the dead worker was running ran again");
   });
 
   it("an abort from the client kills the tool's process on its worker", async () => {

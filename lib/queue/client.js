@@ -318,7 +318,7 @@ class ToolClient {
   /** The result, or the error rebuilt; the job (and its result) is removed from Redis once read. */
   async #read(call, outcome) {
     const { toolId, toolExecId, signal } = call;
-    if (outcome.closed) throw queueError("ERR_RUNTIME_CLOSED", `the client was closed while ${toolExecId} was pending`, { toolId, toolExecId });
+    if (outcome.closed) throw queueError("ERR_RUNTIME_CLOSED", `the client was closed while ${toolExecId} was pending`, {});
     if (outcome.lost) {
       throw queueError("ERR_QUEUE_UNAVAILABLE", `tool ${toolId} was lost by the queue (Redis restarted or was flushed)`, {
         toolId,
