@@ -6,8 +6,8 @@
 
 mod capabilities;
 mod child;
-mod modules;
 pub mod init;
+mod modules;
 mod report;
 mod rules;
 mod seccomp;
