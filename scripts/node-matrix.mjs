@@ -28,7 +28,8 @@ function packaged(name) {
   return bin;
 }
 
-const nodes = [process.execPath, packaged("node22"), packaged("node24")];
+// npm puts node_modules/.bin first on PATH; the machine's node is the one running npm.
+const nodes = [process.env.npm_node_execpath || process.execPath, packaged("node22"), packaged("node24")];
 const results = [];
 for (const node of nodes) {
   const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
