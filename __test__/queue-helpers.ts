@@ -98,8 +98,9 @@ export class WorkerProcess {
   id = "";
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(env: Record<string, string>, cwd = FIXTURES): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, [RUN_WORKER], {
+  /** `args`: the script and its arguments (default: run-worker.js; the CLI's `worker` works the same). */
+  static async start(env: Record<string, string>, cwd = FIXTURES, args: string[] = [RUN_WORKER]): Promise<WorkerProcess> {
+    const child = spawn(process.execPath, args, {
       cwd,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", COMPOZY_ENTRYPOINT: "queue-tools.mjs", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -10,7 +10,9 @@ import IORedis from "ioredis";
 import { AbortError, ConfigError, type Runtime, TimeoutError, ToolExecutionError, ValidationError, newId } from "tool-runtime";
 import { type ToolClient, type ToolWorker, connectionFromUrl, createToolClient, createToolWorker, runWorkerFromEnv } from "tool-runtime/queue";
 import { makeRuntime, sleep, tempDir } from "./helpers";
-import { Redis, everyValue, randomKey, runs } from "./queue-helpers";
+import { spawnSync } from "node:child_process";
+import { FIXTURES } from "./helpers";
+import { Redis, WorkerProcess, everyValue, randomKey, runs } from "./queue-helpers";
 
 const SECRET = `s3cr3t-${newId()}`;
 
@@ -173,6 +175,27 @@ describe("queue: one worker in process", () => {
       assert.equal(e.code, "ERR_INVALID_CONFIG");
     } finally {
       await c4.close();
+    }
+  });
+
+  it("`tool-runtime worker` takes calls from the queue and exits 0 on SIGTERM; without the key it refuses to start", async () => {
+    const cli = path.join(__dirname, "..", "bin", "tool-runtime.js");
+    const args = [cli, "worker", "--entrypoint", "queue-tools.mjs", "--allow-read"];
+    const env = { TOOL_RUNTIME_REDIS_URL: redis.url, TOOL_RUNTIME_QUEUE: "cli" };
+    // Denied: no key, so no worker (a usage error, exit 2, naming the variable).
+    const refused = spawnSync(process.execPath, args, { cwd: FIXTURES, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, encoding: "utf8" });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /ERR_INVALID_CONFIG: TOOL_RUNTIME_QUEUE_KEY is required/);
+    // Allowed: with the key it serves the queue's calls.
+    const w = await WorkerProcess.start({ ...env, TOOL_RUNTIME_QUEUE_KEY: key }, FIXTURES, args);
+    const c = await createToolClient({ connection: redis.connection, queue: "cli", key });
+    try {
+      assert.deepEqual(await c.executeTool("add", newId(), { a: 20, b: 22 }), await local.executeTool("add", newId(), { a: 20, b: 22 }));
+    } finally {
+      await c.close();
+      const exited = new Promise<number | null>((r) => w.child.once("exit", (code) => r(code)));
+      w.child.kill("SIGTERM");
+      assert.equal(await exited, 0);
     }
   });
 

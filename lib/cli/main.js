@@ -26,6 +26,7 @@ Commands:
   run <tool>  run one tool in the sandbox and print its result
   doctor      what this machine's sandbox can do, and whether the default config runs here
   mcp         serve the project's tools as an MCP server (stdio, or Streamable HTTP with --port)
+  worker      take tool calls from a BullMQ queue on Redis (tool-runtime/queue) until SIGTERM
 
 Run 'tool-runtime <command> --help' for a command's options.
 
@@ -59,6 +60,19 @@ Tool ids map to MCP names by replacing "/" with "__" (category/tool-name -> cate
   --timeout MS           each call's deadline (default: the config's)
   --port N               serve Streamable HTTP on this port (0 picks one; the address is printed on stderr)
   --host ADDR            the address to listen on with --port (default 127.0.0.1)
+
+${COMMON_HELP}`,
+  worker: `Usage: tool-runtime worker [options]
+
+Runs a queue worker (tool-runtime/queue): takes tool calls from a BullMQ queue on Redis and runs
+each in the sandbox, until SIGTERM or SIGINT, then finishes the calls in flight and exits 0.
+Prints {"ready": "<worker id>"} on stdout once it takes calls. Needs the optional peers bullmq
+and ioredis. The queue is configured by environment variables (the key never goes on the command
+line, where other processes of the machine could read it):
+  TOOL_RUNTIME_QUEUE_KEY   required: the 32-byte key shared with the clients (base64 or hex)
+  TOOL_RUNTIME_REDIS_URL   redis://[:password@]host[:port][/db] (default redis://127.0.0.1:6379)
+  TOOL_RUNTIME_QUEUE       the queue's name (default tools)
+  TOOL_RUNTIME_CONCURRENCY, TOOL_RUNTIME_LOCK_MS, TOOL_RUNTIME_STALLED_MS, TOOL_RUNTIME_WORKER_ID
 
 ${COMMON_HELP}`,
 };
@@ -150,12 +164,23 @@ async function mcp(argv) {
   return serve(runtime, options, port, values.host ?? "127.0.0.1");
 }
 
+async function worker(argv) {
+  const parsed = parse(argv);
+  if (parsed.values.help) return help("worker");
+  if (parsed.positionals.length) throw new UsageError(`worker takes no arguments, got ${parsed.positionals.join(" ")}`);
+  // Loading the queue module is what checks that bullmq and ioredis are installed.
+  const { workerOptionsFromEnv, startWorker, serveUntilSignalled } = require("../queue/from-env.js");
+  workerOptionsFromEnv(process.env); // a bad queue setting is refused before a runtime starts
+  const started = await startWorker(await openRuntime(parsed), process.env);
+  return serveUntilSignalled(started);
+}
+
 function help(topic) {
   process.stdout.write(`${HELP[topic]}\n`);
   return 0;
 }
 
-const COMMANDS = { list, run, doctor: (argv) => doctor(argv, () => help("doctor")), mcp };
+const COMMANDS = { list, run, doctor: (argv) => doctor(argv, () => help("doctor")), mcp, worker };
 
 /** Runs the command line `argv` (without node and the script); resolves the exit code. */
 async function main(argv) {

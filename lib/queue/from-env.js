@@ -32,32 +32,69 @@ function whole(env, name) {
 }
 
 /**
- * Creates the runtime (project root `root`, config from COMPOZY_* variables) and a worker on it.
- * TOOL_RUNTIME_REDIS_URL (default redis://127.0.0.1:6379), TOOL_RUNTIME_QUEUE (default "tools"),
- * TOOL_RUNTIME_QUEUE_KEY (required: the 32-byte key, base64 or hex), TOOL_RUNTIME_CONCURRENCY,
- * TOOL_RUNTIME_LOCK_MS, TOOL_RUNTIME_STALLED_MS, TOOL_RUNTIME_WORKER_ID.
+ * The queue side of a worker from environment variables: TOOL_RUNTIME_REDIS_URL (default
+ * redis://127.0.0.1:6379), TOOL_RUNTIME_QUEUE (default "tools"), TOOL_RUNTIME_QUEUE_KEY (required:
+ * the 32-byte key, base64 or hex), TOOL_RUNTIME_CONCURRENCY, TOOL_RUNTIME_LOCK_MS,
+ * TOOL_RUNTIME_STALLED_MS, TOOL_RUNTIME_WORKER_ID. Everything but the runtime.
  */
-async function runWorkerFromEnv(env = process.env, root = process.cwd()) {
-  const { RuntimeFactory, configFromEnv } = require("../../index.js");
-  const config = configFromEnv(env);
+function workerOptionsFromEnv(env = process.env) {
   const connection = connectionFromUrl(env.TOOL_RUNTIME_REDIS_URL || "redis://127.0.0.1:6379");
   if (!env.TOOL_RUNTIME_QUEUE_KEY) throw configError("TOOL_RUNTIME_QUEUE_KEY is required (openssl rand -base64 32)", "TOOL_RUNTIME_QUEUE_KEY");
-  const runtime = await new RuntimeFactory(root).createRuntime(config);
+  return {
+    connection,
+    queue: env.TOOL_RUNTIME_QUEUE || "tools",
+    key: env.TOOL_RUNTIME_QUEUE_KEY,
+    concurrency: whole(env, "TOOL_RUNTIME_CONCURRENCY"),
+    lockDurationMs: whole(env, "TOOL_RUNTIME_LOCK_MS"),
+    stalledIntervalMs: whole(env, "TOOL_RUNTIME_STALLED_MS"),
+    workerId: env.TOOL_RUNTIME_WORKER_ID || undefined,
+  };
+}
+
+/** A worker on `runtime` with the queue options of `env`; the runtime is closed if it cannot start. */
+async function startWorker(runtime, env = process.env) {
   try {
-    return await createToolWorker({
-      connection,
-      queue: env.TOOL_RUNTIME_QUEUE || "tools",
-      key: env.TOOL_RUNTIME_QUEUE_KEY,
-      runtime,
-      concurrency: whole(env, "TOOL_RUNTIME_CONCURRENCY"),
-      lockDurationMs: whole(env, "TOOL_RUNTIME_LOCK_MS"),
-      stalledIntervalMs: whole(env, "TOOL_RUNTIME_STALLED_MS"),
-      workerId: env.TOOL_RUNTIME_WORKER_ID || undefined,
-    });
+    return await createToolWorker({ ...workerOptionsFromEnv(env), runtime });
   } catch (e) {
     await runtime.close();
     throw e;
   }
 }
 
-module.exports = { runWorkerFromEnv, connectionFromUrl };
+/**
+ * Creates the runtime (project root `root`, config from COMPOZY_* variables) and a worker on it
+ * (queue options: see workerOptionsFromEnv).
+ */
+async function runWorkerFromEnv(env = process.env, root = process.cwd()) {
+  const { RuntimeFactory, configFromEnv } = require("../../index.js");
+  const config = configFromEnv(env);
+  workerOptionsFromEnv(env); // refuse a bad queue setting before starting a runtime
+  return startWorker(await new RuntimeFactory(root).createRuntime(config), env);
+}
+
+/**
+ * Serves `worker` until SIGTERM or SIGINT, then closes it gracefully (calls in flight finish);
+ * prints `{"ready": id}` on stdout once it takes calls. Resolves the exit code.
+ */
+function serveUntilSignalled(worker, name = "tool-runtime worker") {
+  process.stdout.write(`${JSON.stringify({ ready: worker.id })}\n`);
+  worker.onError((e) => process.stderr.write(`${name} ${worker.id}: ${e && e.message}\n`));
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      worker.close().then(
+        () => resolve(0),
+        (e) => {
+          process.stderr.write(`${name}: close failed: ${e && e.message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
+
+module.exports = { runWorkerFromEnv, startWorker, workerOptionsFromEnv, serveUntilSignalled, connectionFromUrl };

@@ -1,29 +1,13 @@
 #!/usr/bin/env node
 "use strict";
 // Runs one queue worker until SIGTERM or SIGINT, then closes it gracefully (calls in flight
-// finish). Configured by environment variables: see runWorkerFromEnv in from-env.js.
+// finish). Configured by environment variables: see runWorkerFromEnv in from-env.js. The same
+// worker is `tool-runtime worker` on the command line.
 
-const { runWorkerFromEnv } = require("./from-env.js");
+const { runWorkerFromEnv, serveUntilSignalled } = require("./from-env.js");
 
 runWorkerFromEnv().then(
-  (worker) => {
-    process.stdout.write(`${JSON.stringify({ ready: worker.id })}\n`);
-    worker.onError((e) => process.stderr.write(`tool-runtime worker ${worker.id}: ${e && e.message}\n`));
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      worker.close().then(
-        () => process.exit(0),
-        (e) => {
-          process.stderr.write(`tool-runtime worker: close failed: ${e && e.message}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  },
+  (worker) => serveUntilSignalled(worker).then((code) => process.exit(code)),
   (e) => {
     process.stderr.write(`tool-runtime worker: ${e && e.code ? `${e.code}: ` : ""}${e && e.message}\n`);
     process.exit(1);
