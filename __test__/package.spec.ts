@@ -123,7 +123,12 @@ describe("the packed package, installed into a fresh project", () => {
     const attw = path.join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js");
     const r = spawnSync(process.execPath, [attw, main.tarball, "--format", "json", "--profile", "node16"], { encoding: "utf8", env: cleanEnv() });
     const report = JSON.parse(r.stdout);
-    assert.equal(Object.keys(report.problems).length, 0, JSON.stringify(report.problems, null, 2));
+    // node10 resolution (moduleResolution "node") predates "exports": the ./mcp, ./ai and ./queue
+    // subpaths cannot resolve there. The node16 profile leaves it out; so does this check.
+    const problems = Object.values(report.problems as Record<string, { resolutionKind?: string }[]>)
+      .flat()
+      .filter((p) => p.resolutionKind !== "node10");
+    assert.deepEqual(problems, [], JSON.stringify(report.problems, null, 2));
     assert.equal(r.status, 0, r.stderr);
     const resolutions = Object.keys(report.analysis.entrypoints["."].resolutions);
     for (const kind of ["node16-cjs", "node16-esm", "bundler"]) assert.ok(resolutions.includes(kind), resolutions.join(" "));

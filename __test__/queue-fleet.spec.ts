@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { AbortError, ToolExecutionError, ToolRuntimeError, newId } from "tool-runtime";
 import { type ToolClient, createToolClient } from "tool-runtime/queue";
 import { processAlive, sleep, tempDir } from "./helpers";
-import { Redis, WorkerProcess, logLines, randomKey, runs, waitFor } from "./queue-helpers";
+import { Redis, WorkerProcess, holdersOf, logLines, randomKey, runs, waitFor } from "./queue-helpers";
 
 const CODE_CLASSES: Record<string, string> = require("../lib/codes.js");
 
@@ -22,6 +22,7 @@ describe("queue: three worker processes and a client", () => {
   const dir = tempDir("tr-fleet-");
   const LONG = 300_000; // a deadline that never decides these tests
 
+  let tags = 0;
   const startWorker = async () => {
     const w = await WorkerProcess.start({
       TOOL_RUNTIME_REDIS_URL: redis.url,
@@ -31,7 +32,8 @@ describe("queue: three worker processes and a client", () => {
       // A dead worker's calls are noticed after about 2 s rather than BullMQ's default 30 s.
       TOOL_RUNTIME_LOCK_MS: "2000",
       TOOL_RUNTIME_STALLED_MS: "1000",
-      COMPOZY_BUN_PERMISSIONS: `--allow-read,--allow-write=${dir}`,
+      COMPOZY_BUN_PERMISSIONS: `--allow-read,--allow-write=${dir},--allow-env=QUEUE_WORKER_TAG`,
+      QUEUE_WORKER_TAG: `w${++tags}`,
     });
     workers.push(w);
     return w;
@@ -60,9 +62,9 @@ describe("queue: three worker processes and a client", () => {
     const ran = runs(log);
     assert.equal(ran.length, 1000);
     assert.deepEqual([...ran].sort(), [...ids].sort());
-    const byWorker = new Map<number, number>();
-    for (const l of logLines(log)) byWorker.set(l.workerPid, (byWorker.get(l.workerPid) ?? 0) + 1);
-    assert.deepEqual([...byWorker.keys()].sort(), workers.map((w) => w.pid).sort(), "every worker ran calls");
+    const byWorker = new Map<string, number>();
+    for (const l of logLines(log)) byWorker.set(l.worker, (byWorker.get(l.worker) ?? 0) + 1);
+    assert.deepEqual([...byWorker.keys()].sort(), workers.map((w) => w.tag).sort(), "every worker ran calls");
     await sleep(1200);
     const metrics = await client.workers();
     assert.equal(metrics.length, 3);
@@ -89,8 +91,8 @@ describe("queue: three worker processes and a client", () => {
     );
     const running = () => logLines(log).filter((l) => !settledIds.has(l.id));
     await waitFor(() => running().length > 0, "a call to start");
-    const victim = live().find((w) => w.pid === running()[0].workerPid)!;
-    const onVictim = new Set(running().filter((l) => l.workerPid === victim.pid).map((l) => l.id));
+    const victim = live().find((w) => w.tag === running()[0].worker)!;
+    const onVictim = new Set(running().filter((l) => l.worker === victim.tag).map((l) => l.id));
     await victim.kill("SIGKILL");
     const settled = await Promise.all(outcomes);
     await startWorker();
@@ -132,24 +134,19 @@ describe("queue: three worker processes and a client", () => {
   });
 
   it("an abort from the client kills the tool's process on its worker", async () => {
-    const pidFile = path.join(dir, "abort.pid");
+    const holdFile = path.join(dir, "abort.held");
     const ac = new AbortController();
-    const call = client.executeToolWithTimeout("sleeps", newId(), { pidFile }, {}, LONG, { signal: ac.signal });
-    let pid = 0;
-    await waitFor(() => {
-      try {
-        pid = Number(require("node:fs").readFileSync(pidFile, "utf8"));
-      } catch {}
-      return pid > 0;
-    }, "the tool to start");
-    assert.ok(processAlive(pid));
+    const call = client.executeToolWithTimeout("sleeps", newId(), { holdFile }, {}, LONG, { signal: ac.signal });
+    let pids: number[] = [];
+    await waitFor(() => (pids = holdersOf(holdFile)).length > 0, "the tool to start");
+    assert.ok(pids.every(processAlive));
     ac.abort("user cancelled");
     const e = await call.catch((x) => x);
     assert.ok(e instanceof AbortError, `got ${e}`);
     assert.equal(e.code, "ERR_ABORTED");
     assert.equal(e.started, true);
     assert.equal(e.reason, "user cancelled");
-    await waitFor(() => !processAlive(pid), "the tool's process to be killed");
+    await waitFor(() => !pids.some(processAlive) && holdersOf(holdFile).length === 0, "the tool's process to be killed");
     // The twin: the same tool, not aborted, runs to its end.
     assert.deepEqual(await client.executeToolWithTimeout("sleeps", newId(), { ms: 200 }, {}, LONG), { slept: 200 });
   });

@@ -96,6 +96,8 @@ export function randomKey(): string {
 /** A worker process running lib/queue/run-worker.js against the fixtures' queue-tools.mjs. */
 export class WorkerProcess {
   id = "";
+  /** QUEUE_WORKER_TAG of this worker, when the test gave it one. */
+  tag = "";
   private constructor(readonly child: ChildProcess) {}
 
   /** `args`: the script and its arguments (default: run-worker.js; the CLI's `worker` works the same). */
@@ -106,6 +108,7 @@ export class WorkerProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const w = new WorkerProcess(child);
+    w.tag = env.QUEUE_WORKER_TAG ?? "";
     // A worker killed mid-call may leave its pipes open a while in what it started: the test
     // is done with them once it exited.
     child.once("exit", () => {
@@ -170,7 +173,7 @@ export function runs(log: string): string[] {
   return logLines(log).map((l) => l.id);
 }
 
-export function logLines(log: string): { id: string; workerPid: number; pid: number }[] {
+export function logLines(log: string): { id: string; worker: string; pid: number }[] {
   let text = "";
   try {
     text = fs.readFileSync(log, "utf8");
@@ -181,9 +184,30 @@ export function logLines(log: string): { id: string; workerPid: number; pid: num
     .split("\n")
     .filter(Boolean)
     .map((line) => {
-      const [id, workerPid, pid] = line.split(" ");
-      return { id, workerPid: Number(workerPid), pid: Number(pid) };
+      const [id, worker, pid] = line.split(" ");
+      return { id, worker, pid: Number(pid) };
     });
 }
 
 export { waitFor };
+
+/** Host pids of the processes that hold `file` open (found through /proc/<pid>/fd). */
+export function holdersOf(file: string): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    if (fds.some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    })) out.push(Number(pid));
+  }
+  return out;
+}
