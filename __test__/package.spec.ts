@@ -84,7 +84,7 @@ describe("the packed package, installed into a fresh project", () => {
     assert.deepEqual(Object.keys(installed.peerDependenciesMeta).sort(), Object.keys(installed.peerDependencies).sort());
     assert.ok(Object.values(installed.peerDependenciesMeta).every((m: any) => m.optional === true));
     assert.ok("bun" in installed.peerDependencies);
-    for (const f of ["index.js", "index.mjs", "index.d.ts", "binding.js", "lib/native.js", "lib/typed.d.ts", "README.md"]) {
+    for (const f of ["index.js", "index.mjs", "index.d.ts", "binding.js", "lib/native.js", "lib/typed.d.ts", "README.md", "LICENSE"]) {
       assert.ok(main.files.includes(f), `main package lacks ${f}: ${main.files.join(" ")}`);
     }
     const unwanted = main.files.filter((f) => /\.(rs|node|spec\.ts)$|^(src|crates|__test__|scripts|npm)\//.test(f));
