@@ -352,6 +352,46 @@ export interface SandboxReport {
   harness: { path: string; private: boolean };
 }
 
+/**
+ * The four call shapes shared by a local `Runtime` and a queue's `ToolClient`; `O` is the
+ * options type each accepts. `Out` types the result (unchecked: the tool's code decides what it
+ * really is).
+ */
+export interface ToolCaller<O extends ExecuteOptions = ExecuteOptions> {
+  executeTool<Out = ToolResult>(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    options: O & { metrics: true },
+  ): Promise<ResultWithMetrics<Out>>;
+  executeTool<Out = ToolResult>(
+    toolId: string,
+    toolExecId: string,
+    input?: unknown,
+    env?: Record<string, string> | null,
+    options?: O,
+  ): Promise<Out>;
+  executeToolWithTimeout<Out = ToolResult>(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    timeoutMs: number,
+    options: O & { metrics: true },
+  ): Promise<ResultWithMetrics<Out>>;
+  executeToolWithTimeout<Out = ToolResult>(
+    toolId: string,
+    toolExecId: string,
+    input: unknown,
+    env: Record<string, string> | null | undefined,
+    timeoutMs: number,
+    options?: O,
+  ): Promise<Out>;
+}
+
+// The class and the interface merge: `Runtime` has the call overloads of `ToolCaller`.
+export interface Runtime extends ToolCaller<ExecuteOptions> {}
 export declare class Runtime {
   private constructor();
   readonly runtimeType: RuntimeType;
@@ -361,37 +401,6 @@ export declare class Runtime {
   readonly closed: boolean;
   /** Idle warm workers (with `pool` configured). */
   readonly pool: { idle: number; idlePids: number[] };
-  /** `Out` types the result (unchecked: the tool's code decides what it really is). */
-  executeTool<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics<Out>>;
-  executeTool<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input?: unknown,
-    env?: Record<string, string> | null,
-    options?: ExecuteOptions,
-  ): Promise<Out>;
-  executeToolWithTimeout<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    timeoutMs: number,
-    options: ExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics<Out>>;
-  executeToolWithTimeout<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    timeoutMs: number,
-    options?: ExecuteOptions,
-  ): Promise<Out>;
   /**
    * Runs `source` as an ES module, like a tool call (same sandbox, limits, errors, pool):
    * `input`, `config` and `host` are in scope, top-level `await` works; the default export

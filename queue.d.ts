@@ -1,6 +1,6 @@
 // tool-runtime/queue: tool calls run by a fleet of worker processes through BullMQ on Redis,
 // with the API, result shapes and error classes of a local `Runtime`.
-import type { ExecuteOptions, ResultWithMetrics, Runtime, ToolResult } from "./index.js";
+import type { ExecuteOptions, Runtime, ToolCaller } from "./index.js";
 
 /** ioredis connection options (`host`, `port`, `password`, `db`, `tls`, ...). */
 export interface RedisConnection {
@@ -60,38 +60,10 @@ export interface WorkerMetrics {
   queueWaitMs: { mean: number; max: number; last: number };
 }
 
+// The class and the interface merge: `ToolClient` has the call overloads of `ToolCaller`.
+export interface ToolClient extends ToolCaller<QueueExecuteOptions> {}
 export declare class ToolClient {
   private constructor();
-  executeTool<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    options: QueueExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics<Out>>;
-  executeTool<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input?: unknown,
-    env?: Record<string, string> | null,
-    options?: QueueExecuteOptions,
-  ): Promise<Out>;
-  executeToolWithTimeout<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    timeoutMs: number,
-    options: QueueExecuteOptions & { metrics: true },
-  ): Promise<ResultWithMetrics<Out>>;
-  executeToolWithTimeout<Out = ToolResult>(
-    toolId: string,
-    toolExecId: string,
-    input: unknown,
-    env: Record<string, string> | null | undefined,
-    timeoutMs: number,
-    options?: QueueExecuteOptions,
-  ): Promise<Out>;
   /** The default deadline in milliseconds. */
   getGlobalTimeout(): number;
   /** The metrics every live worker of the queue last published (about once a second). */
