@@ -191,6 +191,115 @@ describe("tool-runtime mcp --port: Streamable HTTP from the command line", () =>
   });
 });
 
+/** A raw POST of an MCP `initialize` with the given headers: the status and body the server answers. */
+function initialize(port: number, headers: Record<string, string>): Promise<{ status: number; body: string; auth?: string }> {
+  const body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+  });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/mcp",
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: text, auth: res.headers["www-authenticate"] as string | undefined }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("MCP over HTTP: who may connect", () => {
+  const TOKEN = "test-token-0123456789abcdef";
+  let runtime: Runtime;
+  before(async () => {
+    runtime = await new RuntimeFactory(EXAMPLES).createRuntime({ entrypointPath: "tools.ts" });
+  });
+  after(() => runtime.close());
+
+  it("a handler with a token and allowed hosts refuses requests without the token or from another Host, and serves the rest", async () => {
+    let port = 0;
+    let handler: McpHttpHandler | undefined;
+    const server = http.createServer((req, res) => void handler!(req, res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+    handler = createMcpHttpHandler(runtime, { token: TOKEN, allowedHosts: [`127.0.0.1:${port}`], allowedOrigins: ["https://app.example"] });
+    try {
+      const none = await initialize(port, {});
+      assert.equal(none.status, 401, none.body);
+      assert.equal(none.auth, "Bearer");
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}x` })).status, 401);
+      assert.equal((await initialize(port, { authorization: TOKEN })).status, 401, "the scheme is part of the check");
+      const rebound = await initialize(port, { authorization: `Bearer ${TOKEN}`, host: `attacker.example:${port}` });
+      assert.equal(rebound.status, 403, rebound.body);
+      assert.match(rebound.body, /attacker\.example/);
+      const page = await initialize(port, { authorization: `Bearer ${TOKEN}`, origin: "https://evil.example" });
+      assert.equal(page.status, 403, page.body);
+      // The allowed twins: the listed Origin, and the SDK's client with the token.
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, origin: "https://app.example" })).status, 200);
+      const client = new Client({ name: "tool-runtime-test", version: "1.0.0" });
+      const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+      });
+      await client.connect(transport);
+      const r = (await client.callTool({ name: "greet", arguments: { name: "Ada" } })) as TextResult;
+      assert.deepEqual(JSON.parse(r.content[0].text), { message: "Hello, Ada!" });
+      await client.close();
+    } finally {
+      await handler.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("refuses a short token and malformed host lists", () => {
+    assert.throws(() => createMcpHttpHandler(runtime, { token: "short" }), (e: any) => e.code === "ERR_INVALID_ARGUMENT");
+    assert.throws(() => createMcpHttpHandler(runtime, { allowedHosts: [""] }), (e: any) => e.code === "ERR_INVALID_ARGUMENT");
+  });
+
+  it("`tool-runtime mcp --host` beyond loopback needs TOOL_RUNTIME_MCP_TOKEN (exit 2, nothing listens)", async () => {
+    const env = { ...process.env };
+    delete env.TOOL_RUNTIME_MCP_TOKEN;
+    const child = spawn(process.execPath, [BIN, "mcp", "--root", EXAMPLES, "--port", "0", "--host", "0.0.0.0"], { stdio: ["ignore", "ignore", "pipe"], env });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /TOOL_RUNTIME_MCP_TOKEN/);
+    assert.doesNotMatch(stderr, /Streamable HTTP at/);
+  });
+
+  it("`tool-runtime mcp --port` with TOOL_RUNTIME_MCP_TOKEN wants it, and serves only its own Host names", async () => {
+    const child = spawn(process.execPath, [BIN, "mcp", "--root", EXAMPLES, "--port", "0"], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, TOOL_RUNTIME_MCP_TOKEN: TOKEN },
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    try {
+      await waitFor(() => /http:\/\/127\.0\.0\.1:\d+\/mcp/.test(stderr), "the server's address on stderr");
+      const port = Number(/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)![1]);
+      assert.equal((await initialize(port, {})).status, 401);
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, host: `rebound.example:${port}` })).status, 403);
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, host: `localhost:${port}` })).status, 200);
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}` })).status, 200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await exited, 0, stderr);
+  });
+});
+
 describe("tool names", () => {
   it("map ids to MCP names and back", () => {
     for (const [id, name] of [

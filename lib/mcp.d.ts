@@ -32,8 +32,23 @@ export interface McpHttpHandler {
   /** Ends every open session. */
   close(): Promise<void>;
 }
+export interface McpHttpOptions extends McpServerOptions {
+  /**
+   * Requests must carry `Authorization: Bearer <token>` (at least 16 characters); others get 401
+   * before any session is created.
+   */
+  token?: string;
+  /**
+   * The `Host` headers accepted (`host:port`, compared case-insensitively); others get 403. A
+   * server on loopback should list its own (`127.0.0.1:PORT`, `localhost:PORT`): that stops web
+   * pages from reaching it by DNS rebinding.
+   */
+  allowedHosts?: string[];
+  /** The `Origin` headers accepted when a request has one (browsers); others get 403. */
+  allowedOrigins?: string[];
+}
 /** A Streamable HTTP handler for `http.createServer` or express, one MCP server per session. */
-export declare function createMcpHttpHandler(runtime: Runtime, options?: McpServerOptions): McpHttpHandler;
+export declare function createMcpHttpHandler(runtime: Runtime, options?: McpHttpOptions): McpHttpHandler;
 
 /** The MCP name of a tool id: `/` becomes `__`; throws `ERR_INVALID_ARGUMENT` for an id without one. */
 export declare function toolName(id: string): string;

@@ -7,6 +7,7 @@ const { randomUUID } = require("node:crypto");
 const { Server } = require("@modelcontextprotocol/sdk/server/index.js");
 const { StdioServerTransport } = require("@modelcontextprotocol/sdk/server/stdio.js");
 const { StreamableHTTPServerTransport } = require("@modelcontextprotocol/sdk/server/streamableHttp.js");
+const { requestGuard } = require("./mcp-guard.js");
 const {
   CallToolRequestSchema,
   ErrorCode,
@@ -119,11 +120,22 @@ async function serveStdio(runtime, options = {}) {
 /**
  * A `(req, res, parsedBody?) => Promise<void>` handler for node's `http` (or express) serving
  * MCP's Streamable HTTP transport with sessions: each client session gets its own server, so a
- * cancellation reaches the call it names. `handler.close()` ends every session.
+ * cancellation reaches the call it names. `handler.close()` ends every session. `token`,
+ * `allowedHosts` and `allowedOrigins` refuse a request before it reaches any session.
  */
 function createMcpHttpHandler(runtime, options = {}) {
+  const { token, allowedHosts, allowedOrigins, ...serverOptions } = options;
+  const refusal = requestGuard({ token, allowedHosts, allowedOrigins });
   const sessions = new Map();
   async function handler(req, res, parsedBody) {
+    const refused = refusal(req);
+    if (refused) {
+      const headers = { "content-type": "application/json" };
+      if (refused.challenge) headers["www-authenticate"] = "Bearer";
+      res.writeHead(refused.status, headers);
+      res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: refused.message }, id: null }));
+      return;
+    }
     const sid = req.headers["mcp-session-id"];
     let transport = typeof sid === "string" ? sessions.get(sid) : undefined;
     if (!transport && sid !== undefined) {
@@ -139,7 +151,7 @@ function createMcpHttpHandler(runtime, options = {}) {
       created.onclose = () => {
         if (created.sessionId) sessions.delete(created.sessionId);
       };
-      await createMcpServer(runtime, options).connect(created);
+      await createMcpServer(runtime, serverOptions).connect(created);
       transport = created;
     }
     await transport.handleRequest(req, res, parsedBody);

@@ -5,6 +5,7 @@
 const { newId } = require("../../index.js");
 const { UsageError, parse, jsonArg, envArgs, msArg } = require("./args.js");
 const { openRuntime } = require("./project.js");
+const { isLoopback } = require("../mcp-guard.js");
 const { doctor, DOCTOR_HELP } = require("./doctor.js");
 
 const COMMON_HELP = `Options of every command:
@@ -59,7 +60,11 @@ Tool ids map to MCP names by replacing "/" with "__" (category/tool-name -> cate
   --env NAME=VALUE       an environment variable of every call (repeatable)
   --timeout MS           each call's deadline (default: the config's)
   --port N               serve Streamable HTTP on this port (0 picks one; the address is printed on stderr)
-  --host ADDR            the address to listen on with --port (default 127.0.0.1)
+  --host ADDR            the address to listen on with --port (default 127.0.0.1); an address
+                         beyond loopback needs TOOL_RUNTIME_MCP_TOKEN
+With --port, requests must carry "Authorization: Bearer $TOOL_RUNTIME_MCP_TOKEN" when that
+variable is set, and on a loopback address only Host headers naming that address are served (a web
+page cannot reach the server by DNS rebinding).
 
 ${COMMON_HELP}`,
   worker: `Usage: tool-runtime worker [options]
@@ -159,9 +164,15 @@ async function mcp(argv) {
     throw new UsageError(`--port must be a port number, got ${values.port}`);
   }
   if (values.host !== undefined && port === undefined) throw new UsageError("--host needs --port");
+  const host = values.host ?? "127.0.0.1";
+  const token = process.env.TOOL_RUNTIME_MCP_TOKEN || undefined;
+  if (port !== undefined && !isLoopback(host) && token === undefined) {
+    throw new UsageError(`--host ${host} reaches beyond this machine: set TOOL_RUNTIME_MCP_TOKEN so that clients must authenticate`);
+  }
+  if (token !== undefined && token.length < 16) throw new UsageError("TOOL_RUNTIME_MCP_TOKEN must be at least 16 characters");
   const runtime = await openRuntime(parsed);
   const { serve } = require("./serve.js");
-  return serve(runtime, options, port, values.host ?? "127.0.0.1");
+  return serve(runtime, options, port, host, token);
 }
 
 async function worker(argv) {

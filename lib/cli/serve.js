@@ -4,8 +4,9 @@
 
 const http = require("node:http");
 const { serveStdio, createMcpHttpHandler } = require("../mcp.js");
+const { isLoopback, loopbackHosts } = require("../mcp-guard.js");
 
-async function serve(runtime, options, port, host) {
+async function serve(runtime, options, port, host, token) {
   let finish;
   const done = new Promise((resolve) => (finish = resolve));
   const closers = [];
@@ -23,7 +24,9 @@ async function serve(runtime, options, port, host) {
     process.stdin.once("end", shutdown);
     process.stdin.once("close", shutdown);
   } else {
-    const handler = createMcpHttpHandler(runtime, options);
+    // Made once the port is known (--port 0): the Host check names it. No request is read
+    // before then, as the listen callback runs before any connection's events.
+    let handler;
     const httpServer = http.createServer((req, res) => {
       if (new URL(req.url ?? "/", "http://localhost").pathname !== "/mcp") {
         res.writeHead(404, { "content-type": "text/plain" }).end("MCP is served at /mcp\n");
@@ -35,7 +38,13 @@ async function serve(runtime, options, port, host) {
         res.end();
       });
     });
-    await new Promise((resolve, reject) => httpServer.once("error", reject).listen(port, host, resolve));
+    await new Promise((resolve, reject) =>
+      httpServer.once("error", reject).listen(port, host, () => {
+        const allowedHosts = isLoopback(host) ? loopbackHosts(host, httpServer.address().port) : undefined;
+        handler = createMcpHttpHandler(runtime, { ...options, token, allowedHosts });
+        resolve();
+      }),
+    );
     closers.push(() => handler.close(), () => new Promise((resolve) => httpServer.close(() => resolve())));
     const address = httpServer.address();
     const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
