@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     return;
   }
   const port = Number(process.argv[httpFlag + 1] ?? 3000);
-  const mcp = createMcpHttpHandler(runtime);
+  // Only this server's own Host names: a web page cannot reach it through DNS rebinding.
+  const mcp = createMcpHttpHandler(runtime, { allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`] });
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith("/mcp")) void mcp(req, res);
     else res.writeHead(404).end();
