@@ -199,6 +199,27 @@ describe("queue: one worker in process", () => {
     }
   });
 
+  it("compares deadlines on Redis's clock: a worker whose clock is ten minutes ahead runs a call with time left", async () => {
+    // The worker's JS clock is moved, as on a machine whose clock is off; the client's is right.
+    const skew = path.join(dir, "clock-ahead.mjs");
+    fs.writeFileSync(skew, "const now = Date.now; Date.now = () => now() + 600_000;\n");
+    const cli = path.join(__dirname, "..", "bin", "tool-runtime.js");
+    const args = ["--import", skew, cli, "worker", "--entrypoint", "queue-tools.mjs", "--allow-read"];
+    const w = await WorkerProcess.start({ TOOL_RUNTIME_REDIS_URL: redis.url, TOOL_RUNTIME_QUEUE: "skewed", TOOL_RUNTIME_QUEUE_KEY: key }, FIXTURES, args);
+    const c = await createToolClient({ connection: redis.connection, queue: "skewed", key });
+    try {
+      assert.deepEqual(await c.executeToolWithTimeout("add", newId(), { a: 1, b: 2 }, null, 20_000), { sum: 3 });
+      await sleep(1500); // the worker publishes its metrics about once a second
+      const [metrics] = (await c.workers()).filter((m) => m.workerId === w.id);
+      assert.ok(metrics && metrics.queueWaitMs.max < 60_000, `queue wait measured on one clock: ${JSON.stringify(metrics)}`);
+    } finally {
+      await c.close();
+      const exited = new Promise<number | null>((r) => w.child.once("exit", (code) => r(code)));
+      w.child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+  });
+
   it("refuses bad options and arguments with stable codes", async () => {
     await assert.rejects(createToolClient({ connection: redis.connection, queue, key: "short" }), { code: "ERR_INVALID_CONFIG", field: "key" });
     await assert.rejects(createToolClient({ connection: redis.connection, queue: "a b", key }), { code: "ERR_INVALID_CONFIG", field: "queue" });

@@ -4,6 +4,7 @@
 
 const { ValidationError, TimeoutError, AbortError, ConfigError } = require("../errors.js");
 const { load, checkOptions, positive, names, redisOptions, KEY_MISMATCH } = require("./common.js");
+const { RedisClock } = require("./clock.js");
 const { parseKey, seal, open, isSealed } = require("./seal.js");
 const { errorFromWire, queueError } = require("./wire.js");
 
@@ -77,11 +78,13 @@ class ToolClient {
   #key;
   #waiters = new Map();
   #sweeper;
+  #clock;
   #closed = false;
 
   /** @internal */
-  constructor(o, queue, events, redis) {
+  constructor(o, queue, events, redis, clock) {
     this.#o = o;
+    this.#clock = clock;
     this.#queue = queue;
     this.#events = events;
     this.#redis = redis;
@@ -195,7 +198,9 @@ class ToolClient {
           });
         }
       }
-      const data = { v: 1, toolId, sealed, deadline, timeoutMs, idempotent };
+      // Deadlines cross machines on Redis's clock; `deadline` here is this process's own.
+      const submittedAt = this.#clock.now();
+      const data = { v: 1, toolId, sealed, deadline: submittedAt + (deadline - Date.now()), submittedAt, timeoutMs, idempotent };
       await this.#queue.add(toolId, data, {
         jobId: toolExecId,
         attempts: 1,
@@ -363,6 +368,7 @@ class ToolClient {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#clock.stop();
     for (const [id] of this.#waiters) this.#settle(id, { closed: true });
     await this.#events.close();
     await this.#queue.close();
@@ -392,8 +398,8 @@ async function createToolClient(options) {
   queue.on("error", () => {});
   events.on("error", () => {});
   redis.on("error", () => {});
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-  return new ToolClient(o, queue, events, redis);
+  const [clock] = await Promise.all([new RedisClock(redis).start(), queue.waitUntilReady(), events.waitUntilReady()]);
+  return new ToolClient(o, queue, events, redis, clock);
 }
 
 module.exports = { createToolClient, ToolClient };

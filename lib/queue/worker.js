@@ -7,6 +7,7 @@ const { TimeoutError, AbortError } = require("../errors.js");
 const { load, configError, checkOptions, positive, names, redisOptions, KEY_MISMATCH } = require("./common.js");
 const { parseKey, seal, open } = require("./seal.js");
 const { errorToWire, queueError } = require("./wire.js");
+const { RedisClock } = require("./clock.js");
 
 const METRICS_EVERY_MS = 1000;
 
@@ -70,7 +71,7 @@ async function runJob(ctx, job) {
   const data = job.data;
   const jobId = job.id;
   const toolExecId = jobId;
-  ctx.metrics.began(Math.max(0, Date.now() - job.timestamp));
+  ctx.metrics.began(Math.max(0, ctx.clock.now() - data.submittedAt));
   let code;
   try {
     const value = await runCall(ctx, job, data, toolExecId);
@@ -111,7 +112,7 @@ async function runCall(ctx, job, data, toolExecId) {
   } catch {
     throw new KeyMismatch();
   }
-  const remaining = data.deadline - Date.now();
+  const remaining = data.deadline - ctx.clock.now();
   if (remaining <= 0) {
     throw new TimeoutError(`tool ${toolId} timed out after ${data.timeoutMs} ms (in the queue)`, {
       code: "ERR_TOOL_TIMEOUT",
@@ -174,6 +175,7 @@ async function createToolWorker(options) {
     redis: new Redis(redisOptions(options.connection)),
   };
   ctx.redis.on("error", () => {}); // ioredis reconnects by itself; BullMQ reports on the worker
+  ctx.clock = await new RedisClock(ctx.redis).start();
   const sub = ctx.redis.duplicate();
   sub.on("error", () => {});
   sub.on("message", (_channel, toolExecId) => {
@@ -218,6 +220,7 @@ async function createToolWorker(options) {
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        ctx.clock.stop();
         await bullWorker.close();
         await runtime.close();
         await ctx.redis.del(ctx.names.worker(id)).catch(() => {});
