@@ -9,7 +9,7 @@ const isArray = Array.isArray;
 // The AI SDK's `jsonSchema()` / `zodSchema()` wrappers carry this symbol and the JSON Schema.
 const AI_SDK_SCHEMA = Symbol.for("vercel.ai.schema");
 
-/** The tools' metadata, sorted by id: `[{ id, description?, inputSchema?, outputSchema?, annotations? }]`. */
+/** The tools' metadata, sorted by id: `[{ id, description?, inputSchema?, outputSchema?, annotations?, concurrency? }]`. */
 export function describeTools(tools) {
   const out = [];
   for (const id of [...tools.keys()].sort()) {
@@ -23,9 +23,20 @@ export function describeTools(tools) {
     const output = toJsonSchema(id, "outputSchema", meta.outputSchema, "output");
     if (output !== undefined) info.outputSchema = output;
     if (meta.annotations != null) info.annotations = plainJson(id, "annotations", meta.annotations);
+    const concurrency = meta.concurrency;
+    if (concurrency != null) info.concurrency = checkConcurrency(id, concurrency);
     out.push(info);
   }
   return out;
+}
+
+// The host counts calls with a u32.
+const MAX_CONCURRENCY = 4294967295;
+
+function checkConcurrency(id, value) {
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_CONCURRENCY) return value;
+  const shown = typeof value === "number" ? String(value) : typeof value === "string" ? stringify(value) : `a value of type ${typeof value}`;
+  throw new TypeError(`tool ${id}: concurrency must be a positive integer (at most ${MAX_CONCURRENCY}), got ${shown}`);
 }
 
 function toJsonSchema(id, field, schema, io) {
