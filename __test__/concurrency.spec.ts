@@ -172,6 +172,8 @@ for (const runtimeType of RUNTIMES) {
           assert.equal(call.code, "ERR_ENTRYPOINT_FAILED");
           assert.equal(call.toolId, "bad");
           assert.match(call.message, /tool bad: concurrency must be a positive integer/);
+          // The listing did not complete, so no tool of the entrypoint runs unchecked.
+          assert.equal((await rejection(rt.executeTool("fine", "f-1", {}))).code, "ERR_ENTRYPOINT_FAILED");
         } finally {
           await rt.close();
         }

@@ -24,6 +24,8 @@ pub(crate) struct Admission {
 
 struct State {
     running: usize,
+    /// Of which the runtime's own work (the listing).
+    running_internal: usize,
     next_id: u64,
     waiting: VecDeque<Waiter>,
     /// Each limited tool's `concurrency`.
@@ -37,6 +39,7 @@ struct State {
 struct Waiter {
     id: u64,
     tool: Option<Arc<str>>,
+    internal: bool,
     tx: oneshot::Sender<Permit>,
 }
 
@@ -44,6 +47,7 @@ struct Waiter {
 pub(crate) struct Permit {
     admission: Option<Arc<Admission>>,
     tool: Option<Arc<str>>,
+    internal: bool,
 }
 
 /// A place in line, or a slot already granted.
@@ -77,17 +81,19 @@ impl State {
     }
 
     /// Calls waiting for a slot, as `maxQueue` counts them. While held, the first calls, for
-    /// the free slots, wait only for the listing: they would be running without it.
+    /// the slots free but for the listing's, wait only for the listing: they would be running
+    /// without it.
     fn queued(&self, max_running: usize) -> usize {
         if !self.held {
             return self.waiting.len();
         }
-        let free = max_running.saturating_sub(self.running);
+        let free = max_running.saturating_sub(self.running - self.running_internal);
         self.waiting.iter().filter(|w| w.tool.is_some()).count().saturating_sub(free)
     }
 
-    fn take_slot(&mut self, tool: Option<&Arc<str>>) {
+    fn take_slot(&mut self, tool: Option<&Arc<str>>, internal: bool) {
         self.running += 1;
+        self.running_internal += usize::from(internal);
         if let Some(t) = tool {
             *self.running_by_tool.entry(t.clone()).or_default() += 1;
         }
@@ -102,6 +108,7 @@ impl Admission {
             max_waiting,
             state: Mutex::new(State {
                 running: 0,
+                running_internal: 0,
                 next_id: 0,
                 waiting: VecDeque::new(),
                 limits: HashMap::new(),
@@ -119,14 +126,15 @@ impl Admission {
     /// `tool`: the tool called (`None` for work of the runtime's own, such as the listing,
     /// which is never held and never refused for a full line).
     pub fn admit(self: &Arc<Self>, tool: Option<&str>) -> Result<Ticket, QueueFull> {
+        let internal = tool.is_none();
         let tool: Option<Arc<str>> = tool.map(Arc::from);
         let mut st = self.lock();
         // Nobody overtakes a waiter that could run: a free slot goes to a new call only when
         // every waiter is blocked by its own tool's limit (or by the hold).
         let blocked_line = st.waiting.iter().all(|w| !st.may_run(self.max_running, w.tool.as_ref()));
         if blocked_line && st.may_run(self.max_running, tool.as_ref()) {
-            st.take_slot(tool.as_ref());
-            return Ok(Ticket::Running(Permit { admission: Some(self.clone()), tool }));
+            st.take_slot(tool.as_ref(), internal);
+            return Ok(Ticket::Running(Permit { admission: Some(self.clone()), tool, internal }));
         }
         if let (Some(max), Some(_)) = (self.max_waiting, &tool) {
             if st.queued(self.max_running) >= max {
@@ -136,7 +144,7 @@ impl Admission {
         let (tx, rx) = oneshot::channel();
         st.next_id += 1;
         let id = st.next_id;
-        st.waiting.push_back(Waiter { id, tool, tx });
+        st.waiting.push_back(Waiter { id, tool, internal, tx });
         Ok(Ticket::Waiting(Waiting { admission: self.clone(), id, rx }))
     }
 
@@ -177,8 +185,8 @@ impl Admission {
                     return;
                 };
                 let Some(w) = st.waiting.remove(i) else { return };
-                st.take_slot(w.tool.as_ref());
-                (w.tx, Permit { admission: Some(self.clone()), tool: w.tool })
+                st.take_slot(w.tool.as_ref(), w.internal);
+                (w.tx, Permit { admission: Some(self.clone()), tool: w.tool, internal: w.internal })
             };
             // A waiter that gave up between leaving the line and now: the permit comes back
             // and its drop frees the slot again (outside the lock).
@@ -188,10 +196,13 @@ impl Admission {
         }
     }
 
-    fn release(self: &Arc<Self>, tool: Option<&Arc<str>>) {
+    fn release(self: &Arc<Self>, tool: Option<&Arc<str>>, internal: bool) {
         {
             let mut st = self.lock();
             st.running = st.running.saturating_sub(1);
+            if internal {
+                st.running_internal = st.running_internal.saturating_sub(1);
+            }
             if let Some(t) = tool {
                 if let Some(n) = st.running_by_tool.get_mut(t) {
                     *n = n.saturating_sub(1);
@@ -219,7 +230,7 @@ impl Admission {
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(a) = self.admission.take() {
-            a.release(self.tool.as_ref());
+            a.release(self.tool.as_ref(), self.internal);
         }
     }
 }
@@ -344,6 +355,9 @@ mod tests {
         // The listing is never refused for a full line, and the held call does not block it.
         let listing = a.admit(None).unwrap();
         assert!(matches!(listing, Ticket::Running(_)));
+        // The slot the listing holds is not counted against the calls waiting for it.
+        let second = a.admit(Some("t")).unwrap();
+        drop(second);
         a.set_limits(HashMap::new());
         assert_eq!(a.waiting(), 1);
         drop(listing);

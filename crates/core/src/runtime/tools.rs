@@ -62,16 +62,21 @@ struct ForCalls {
     running: bool,
     /// The fingerprint of the files whose entrypoint failed to list: not listed again until
     /// they change. Each call reports the failure itself: an entrypoint that does not load
-    /// fails the call as it would have anyway; metadata the host cannot honour (a bad
-    /// `concurrency`, a schema it cannot compile) fails every call of the entrypoint's tools
-    /// with that message, rather than running them without the limit.
+    /// fails the call as it would have anyway; a `concurrency` the host cannot honour fails
+    /// every call of the entrypoint's tools with that message, rather than running them
+    /// without the limit they asked for. (A schema the host cannot use only fails the
+    /// listing: calls run, unchecked by the host.)
     failed: Option<(u64, Option<BadMetadata>)>,
 }
+
+/// The harness's code for a bad `concurrency` (describe.mjs).
+const BAD_CONCURRENCY: &str = "TOOL_RUNTIME_BAD_CONCURRENCY";
 
 #[derive(Clone)]
 struct BadMetadata {
     message: String,
     stack: Option<String>,
+    fails_calls: bool,
 }
 
 enum ListingError {
@@ -112,12 +117,13 @@ impl Inner {
         }
         let fingerprint = fingerprint(&self.project_root, &self.entrypoint);
         let listing = match list_in_process(self).await.and_then(|json| {
-            compile(json, fingerprint).map_err(|message| ListingError::Metadata(BadMetadata { message, stack: None }))
+            compile(json, fingerprint)
+                .map_err(|message| ListingError::Metadata(BadMetadata { message, stack: None, fails_calls: false }))
         }) {
             Ok(l) => Arc::new(l),
             Err(e) => {
                 let failed = match &e {
-                    ListingError::Metadata(m) => Some((fingerprint, Some(m.clone()))),
+                    ListingError::Metadata(m) => Some((fingerprint, m.fails_calls.then(|| m.clone()))),
                     ListingError::Other(Error::EntrypointFailed { .. }) => Some((fingerprint, None)),
                     // A timeout, a close: listed again by the next call.
                     ListingError::Other(_) => None,
@@ -244,6 +250,7 @@ async fn list_in_process(inner: &Arc<Inner>) -> std::result::Result<String, List
         Error::ToolFailed { cause, .. } => ListingError::Metadata(BadMetadata {
             message: format!("{}: {}", cause.name, cause.message),
             stack: cause.stack,
+            fails_calls: cause.code.as_deref() == Some(BAD_CONCURRENCY),
         }),
         e => ListingError::Other(e),
     })
