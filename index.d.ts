@@ -184,6 +184,8 @@ export interface ToolInfo {
   outputSchema?: Record<string, unknown>;
   /** MCP-style hints: title, readOnlyHint, destructiveHint, idempotentHint, openWorldHint. */
   annotations?: Record<string, unknown>;
+  /** At most this many calls of the tool run at once in a runtime (see `ToolMetadata.concurrency`). */
+  concurrency?: number;
 }
 
 /** One connection a tool asked the egress proxy for (`--allow-net=HOSTS`). */
@@ -263,6 +265,15 @@ export interface ToolMetadata {
   inputSchema?: ToolSchema;
   outputSchema?: ToolSchema;
   annotations?: Record<string, unknown>;
+  /**
+   * At most this many calls of this tool run at once in one runtime (a positive integer; no
+   * limit when absent). For tools that assume one process: state kept in module memory, a file
+   * guarded by an in-process lock. Further calls wait in the runtime's queue (counted in
+   * `maxQueue`, their wait counted in their deadline, abortable) without holding up calls of
+   * other tools. Per runtime: two runtimes, or two queue workers, each allow this many.
+   * Any other value makes `listTools()` and the tool's calls fail with `ERR_ENTRYPOINT_FAILED`.
+   */
+  concurrency?: number;
 }
 
 /** A tool export as an object (the AI SDK's `tool()` shape). */
@@ -414,8 +425,9 @@ export declare class Runtime {
   /**
    * The entrypoint's tools and what they say about themselves, sorted by id. The first listing
    * loads the entrypoint in a sandboxed process, like a call; the answer is cached until a
-   * source file of the project changes. Once listed, calls are checked against `inputSchema`
-   * before any process starts.
+   * source file of the project changes. A runtime lists its tools itself before the first
+   * call of one (calls made meanwhile wait for that one listing), so calls are always checked
+   * against `inputSchema` before their process starts and `concurrency` always applies.
    */
   listTools(): Promise<ToolInfo[]>;
   /** Aborts calls in flight, waits for their processes, refuses later calls. Idempotent. */

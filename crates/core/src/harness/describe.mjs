@@ -9,10 +9,17 @@ const isArray = Array.isArray;
 // The AI SDK's `jsonSchema()` / `zodSchema()` wrappers carry this symbol and the JSON Schema.
 const AI_SDK_SCHEMA = Symbol.for("vercel.ai.schema");
 
-/** The tools' metadata, sorted by id: `[{ id, description?, inputSchema?, outputSchema?, annotations? }]`. */
+/** The tools' metadata, sorted by id: `[{ id, description?, inputSchema?, outputSchema?, annotations?, concurrency? }]`. */
 export function describeTools(tools) {
   const out = [];
-  for (const id of [...tools.keys()].sort()) {
+  const ids = [...tools.keys()].sort();
+  // Checked first, for every tool: the host fails the calls of an entrypoint whose limits it
+  // cannot honour, which it tells from other metadata errors by this error's code.
+  for (const id of ids) {
+    const concurrency = tools.get(id).meta.concurrency;
+    if (concurrency != null) checkConcurrency(id, concurrency);
+  }
+  for (const id of ids) {
     const meta = tools.get(id).meta;
     const info = { id };
     const description = meta.description;
@@ -23,9 +30,22 @@ export function describeTools(tools) {
     const output = toJsonSchema(id, "outputSchema", meta.outputSchema, "output");
     if (output !== undefined) info.outputSchema = output;
     if (meta.annotations != null) info.annotations = plainJson(id, "annotations", meta.annotations);
+    const concurrency = meta.concurrency;
+    if (concurrency != null) info.concurrency = checkConcurrency(id, concurrency);
     out.push(info);
   }
   return out;
+}
+
+// The host counts calls with a u32.
+const MAX_CONCURRENCY = 4294967295;
+
+function checkConcurrency(id, value) {
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_CONCURRENCY) return value;
+  const shown = typeof value === "number" ? String(value) : typeof value === "string" ? stringify(value) : `a value of type ${typeof value}`;
+  const e = new TypeError(`tool ${id}: concurrency must be a positive integer (at most ${MAX_CONCURRENCY}), got ${shown}`);
+  e.code = "TOOL_RUNTIME_BAD_CONCURRENCY";
+  throw e;
 }
 
 function toJsonSchema(id, field, schema, io) {

@@ -1,11 +1,17 @@
-//! Call admission: at most `maxConcurrency` calls run at once and at most `maxQueue` wait, in
-//! the order the calls were made. A place in line is taken synchronously, when the call is made
-//! (from JS: on the JS thread, before any `await`), so three calls made one after the other are
-//! admitted in that order whatever order their async tasks later run in. Every place is an RAII
-//! value: a running call's [`Permit`] hands the slot to the next waiter when dropped, and a waiting
-//! [`Ticket`] that is dropped (its future abandoned) leaves the line.
+//! Call admission: at most `maxConcurrency` calls run at once, at most `concurrency` calls of a
+//! tool that declares it, and at most `maxQueue` wait, in the order the calls were made. A place
+//! in line is taken synchronously, when the call is made (from JS: on the JS thread, before any
+//! `await`), so three calls made one after the other are admitted in that order whatever order
+//! their async tasks later run in. A free slot goes to the first waiter that may take it: a call
+//! of a tool at its own limit keeps its place without blocking calls of other tools behind it.
+//! Every place is an RAII value: a running call's [`Permit`] hands the slot on when dropped, and
+//! a waiting [`Ticket`] that is dropped (its future abandoned) leaves the line.
+//!
+//! The tools' limits come from their listing. Until it is known the admission is *held*: calls
+//! of tools wait (in line, under their deadline), while the listing itself, which has no tool,
+//! is admitted.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
@@ -16,16 +22,32 @@ pub(crate) struct Admission {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     running: usize,
+    /// Of which the runtime's own work (the listing).
+    running_internal: usize,
     next_id: u64,
-    waiting: VecDeque<(u64, oneshot::Sender<Permit>)>,
+    waiting: VecDeque<Waiter>,
+    /// Each limited tool's `concurrency`.
+    limits: HashMap<Arc<str>, usize>,
+    /// Calls running, per tool.
+    running_by_tool: HashMap<Arc<str>, usize>,
+    /// The limits are not known yet: calls of tools wait.
+    held: bool,
 }
 
-/// The right to run: one of the `maxConcurrency` slots, released on drop.
+struct Waiter {
+    id: u64,
+    tool: Option<Arc<str>>,
+    internal: bool,
+    tx: oneshot::Sender<Permit>,
+}
+
+/// The right to run: one of the `maxConcurrency` slots (and of its tool's), released on drop.
 pub(crate) struct Permit {
     admission: Option<Arc<Admission>>,
+    tool: Option<Arc<str>>,
+    internal: bool,
 }
 
 /// A place in line, or a slot already granted.
@@ -46,9 +68,54 @@ pub(crate) struct QueueFull {
     pub max_queue: usize,
 }
 
+impl State {
+    fn may_run(&self, max_running: usize, tool: Option<&Arc<str>>) -> bool {
+        if self.running >= max_running {
+            return false;
+        }
+        let Some(tool) = tool else { return true };
+        if self.held {
+            return false;
+        }
+        self.limits.get(tool).is_none_or(|&limit| self.running_by_tool.get(tool).copied().unwrap_or(0) < limit)
+    }
+
+    /// Calls waiting for a slot, as `maxQueue` counts them. While held, the first calls, for
+    /// the slots free but for the listing's, wait only for the listing: they would be running
+    /// without it.
+    fn queued(&self, max_running: usize) -> usize {
+        if !self.held {
+            return self.waiting.len();
+        }
+        let free = max_running.saturating_sub(self.running - self.running_internal);
+        self.waiting.iter().filter(|w| w.tool.is_some()).count().saturating_sub(free)
+    }
+
+    fn take_slot(&mut self, tool: Option<&Arc<str>>, internal: bool) {
+        self.running += 1;
+        self.running_internal += usize::from(internal);
+        if let Some(t) = tool {
+            *self.running_by_tool.entry(t.clone()).or_default() += 1;
+        }
+    }
+}
+
 impl Admission {
-    pub fn new(max_running: usize, max_waiting: Option<usize>) -> Arc<Admission> {
-        Arc::new(Admission { max_running: max_running.max(1), max_waiting, state: Mutex::new(State::default()) })
+    /// Starts held when tools declare limits the host learns only from their listing.
+    pub fn new(max_running: usize, max_waiting: Option<usize>, held: bool) -> Arc<Admission> {
+        Arc::new(Admission {
+            max_running: max_running.max(1),
+            max_waiting,
+            state: Mutex::new(State {
+                running: 0,
+                running_internal: 0,
+                next_id: 0,
+                waiting: VecDeque::new(),
+                limits: HashMap::new(),
+                running_by_tool: HashMap::new(),
+                held,
+            }),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -56,45 +123,96 @@ impl Admission {
     }
 
     /// Takes a slot now, or a place at the end of the line, or refuses when the line is full.
-    pub fn admit(self: &Arc<Self>) -> Result<Ticket, QueueFull> {
+    /// `tool`: the tool called (`None` for work of the runtime's own, such as the listing,
+    /// which is never held and never refused for a full line).
+    pub fn admit(self: &Arc<Self>, tool: Option<&str>) -> Result<Ticket, QueueFull> {
+        let internal = tool.is_none();
+        let tool: Option<Arc<str>> = tool.map(Arc::from);
         let mut st = self.lock();
-        // Nobody overtakes the line: a free slot goes to a new call only when no one waits.
-        if st.running < self.max_running && st.waiting.is_empty() {
-            st.running += 1;
-            return Ok(Ticket::Running(Permit { admission: Some(self.clone()) }));
+        // Nobody overtakes a waiter that could run: a free slot goes to a new call only when
+        // every waiter is blocked by its own tool's limit (or by the hold).
+        let blocked_line = st.waiting.iter().all(|w| !st.may_run(self.max_running, w.tool.as_ref()));
+        if blocked_line && st.may_run(self.max_running, tool.as_ref()) {
+            st.take_slot(tool.as_ref(), internal);
+            return Ok(Ticket::Running(Permit { admission: Some(self.clone()), tool, internal }));
         }
-        if let Some(max) = self.max_waiting {
-            if st.waiting.len() >= max {
+        if let (Some(max), Some(_)) = (self.max_waiting, &tool) {
+            if st.queued(self.max_running) >= max {
                 return Err(QueueFull { max_queue: max });
             }
         }
         let (tx, rx) = oneshot::channel();
         st.next_id += 1;
         let id = st.next_id;
-        st.waiting.push_back((id, tx));
+        st.waiting.push_back(Waiter { id, tool, internal, tx });
         Ok(Ticket::Waiting(Waiting { admission: self.clone(), id, rx }))
     }
 
-    /// A slot was freed: it goes to the first waiter still there, else back to the pool.
-    fn release(self: &Arc<Self>) {
-        loop {
-            let next = {
-                let mut st = self.lock();
-                match st.waiting.pop_front() {
-                    Some((_, tx)) => tx,
-                    None => {
-                        st.running = st.running.saturating_sub(1);
-                        return;
-                    }
-                }
-            };
-            // The slot moves to the waiter as is: `running` does not change.
-            match next.send(Permit { admission: Some(self.clone()) }) {
-                Ok(()) => return,
-                // That waiter gave up between leaving the line and now: try the next one.
-                Err(mut p) => p.admission = None,
+    /// Sets the tools' limits (`concurrency` by tool id) and lifts the hold.
+    pub fn set_limits(self: &Arc<Self>, limits: HashMap<String, usize>) {
+        {
+            let mut st = self.lock();
+            st.limits = limits.into_iter().map(|(k, v)| (Arc::from(k), v.max(1))).collect();
+            st.held = false;
+        }
+        self.dispatch();
+    }
+
+    /// Calls of tools wait until [`Admission::set_limits`] (a new listing is being made).
+    pub fn hold(&self) {
+        self.lock().held = true;
+    }
+
+    /// The waiting call is not a call of an entrypoint tool (inline code): no tool limit and no
+    /// hold apply to it.
+    pub fn untool(self: &Arc<Self>, ticket: &Ticket) {
+        let Ticket::Waiting(w) = ticket else { return };
+        {
+            let mut st = self.lock();
+            if let Some(waiter) = st.waiting.iter_mut().find(|x| x.id == w.id) {
+                waiter.tool = None;
             }
         }
+        self.dispatch();
+    }
+
+    /// Hands free slots to the first waiters that may take them.
+    fn dispatch(self: &Arc<Self>) {
+        loop {
+            let (tx, permit) = {
+                let mut st = self.lock();
+                let Some(i) = st.waiting.iter().position(|w| st.may_run(self.max_running, w.tool.as_ref())) else {
+                    return;
+                };
+                let Some(w) = st.waiting.remove(i) else { return };
+                st.take_slot(w.tool.as_ref(), w.internal);
+                (w.tx, Permit { admission: Some(self.clone()), tool: w.tool, internal: w.internal })
+            };
+            // A waiter that gave up between leaving the line and now: the permit comes back
+            // and its drop frees the slot again (outside the lock).
+            if let Err(p) = tx.send(permit) {
+                drop(p);
+            }
+        }
+    }
+
+    fn release(self: &Arc<Self>, tool: Option<&Arc<str>>, internal: bool) {
+        {
+            let mut st = self.lock();
+            st.running = st.running.saturating_sub(1);
+            if internal {
+                st.running_internal = st.running_internal.saturating_sub(1);
+            }
+            if let Some(t) = tool {
+                if let Some(n) = st.running_by_tool.get_mut(t) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        st.running_by_tool.remove(t);
+                    }
+                }
+            }
+        }
+        self.dispatch();
     }
 
     /// Calls waiting right now.
@@ -112,7 +230,7 @@ impl Admission {
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(a) = self.admission.take() {
-            a.release();
+            a.release(self.tool.as_ref(), self.internal);
         }
     }
 }
@@ -123,7 +241,7 @@ impl Ticket {
         match self {
             Ticket::Running(p) => p,
             Ticket::Waiting(mut w) => {
-                // The sender is only dropped after a send (release keeps the permit moving), or
+                // The sender is only dropped after a send (dispatch keeps the permit moving), or
                 // with the whole admission, which the waiter holds alive: a closed channel cannot
                 // happen, and a permit-less return would break the count, so wait forever then.
                 match (&mut w.rx).await {
@@ -140,7 +258,7 @@ impl Drop for Waiting {
         // Still in line: leave it. Already handed a permit: the receiver drops it with us, and
         // the permit's own drop passes the slot on.
         let mut st = self.admission.lock();
-        st.waiting.retain(|(id, _)| *id != self.id);
+        st.waiting.retain(|w| w.id != self.id);
     }
 }
 
@@ -150,11 +268,11 @@ mod tests {
 
     #[tokio::test]
     async fn admits_in_call_order_and_bounds_the_line() {
-        let a = Admission::new(1, Some(1));
-        let first = a.admit().unwrap();
-        let second = a.admit().unwrap();
+        let a = Admission::new(1, Some(1), false);
+        let first = a.admit(Some("t")).unwrap();
+        let second = a.admit(Some("t")).unwrap();
         // The third call is made while the second waits: the line (1) is full.
-        assert_eq!(a.admit().err(), Some(QueueFull { max_queue: 1 }));
+        assert_eq!(a.admit(Some("t")).err(), Some(QueueFull { max_queue: 1 }));
         let running = first.ready().await;
         assert!(matches!(second, Ticket::Waiting(_)));
         drop(running);
@@ -165,10 +283,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_waiter_leaves_the_line_and_loses_nothing() {
-        let a = Admission::new(1, Some(2));
-        let running = a.admit().unwrap().ready().await;
-        let gone = a.admit().unwrap();
-        let kept = a.admit().unwrap();
+        let a = Admission::new(1, Some(2), false);
+        let running = a.admit(Some("t")).unwrap().ready().await;
+        let gone = a.admit(Some("t")).unwrap();
+        let kept = a.admit(Some("t")).unwrap();
         drop(gone);
         assert_eq!(a.waiting(), 1);
         drop(running);
@@ -179,10 +297,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_permit_sent_to_a_waiter_that_gives_up_passes_on() {
-        let a = Admission::new(1, None);
-        let running = a.admit().unwrap().ready().await;
-        let w1 = a.admit().unwrap();
-        let w2 = a.admit().unwrap();
+        let a = Admission::new(1, None, false);
+        let running = a.admit(Some("t")).unwrap().ready().await;
+        let w1 = a.admit(Some("t")).unwrap();
+        let w2 = a.admit(Some("t")).unwrap();
         // The slot reaches w1's channel, then w1 is dropped without taking it.
         drop(running);
         drop(w1);
@@ -192,16 +310,62 @@ mod tests {
 
     #[tokio::test]
     async fn free_slots_never_overtake_the_line() {
-        let a = Admission::new(2, None);
-        let p1 = a.admit().unwrap().ready().await;
-        let p2 = a.admit().unwrap().ready().await;
-        let w = a.admit().unwrap();
+        let a = Admission::new(2, None, false);
+        let p1 = a.admit(Some("t")).unwrap().ready().await;
+        let p2 = a.admit(Some("t")).unwrap().ready().await;
+        let w = a.admit(Some("t")).unwrap();
         drop(p1);
         // A new call while `w` holds the freed slot in its channel: it must queue behind.
-        let late = a.admit().unwrap();
+        let late = a.admit(Some("t")).unwrap();
         assert!(matches!(late, Ticket::Waiting(_)));
         let pw = w.ready().await;
         drop((p2, pw));
         let _ = late.ready().await;
+    }
+
+    #[tokio::test]
+    async fn a_tool_at_its_limit_waits_without_blocking_other_tools() {
+        let a = Admission::new(4, Some(2), false);
+        a.set_limits(HashMap::from([("one".to_string(), 1)]));
+        let first = a.admit(Some("one")).unwrap().ready().await;
+        let second = a.admit(Some("one")).unwrap();
+        assert!(matches!(second, Ticket::Waiting(_)));
+        // Another tool overtakes the blocked waiter: a slot is free and it may take it.
+        let other = a.admit(Some("two")).unwrap();
+        assert!(matches!(other, Ticket::Running(_)));
+        // The waiters count toward maxQueue.
+        let _third = a.admit(Some("one")).unwrap();
+        assert_eq!(a.admit(Some("one")).err(), Some(QueueFull { max_queue: 2 }));
+        drop(first);
+        let p = tokio::time::timeout(std::time::Duration::from_secs(5), second.ready()).await.unwrap();
+        assert_eq!(a.running(), 2);
+        assert_eq!(a.waiting(), 1);
+        drop(p);
+    }
+
+    #[tokio::test]
+    async fn a_held_admission_admits_only_work_without_a_tool() {
+        let a = Admission::new(1, Some(1), true);
+        let call = a.admit(Some("t")).unwrap();
+        assert!(matches!(call, Ticket::Waiting(_)));
+        // That call waits only for the listing: the line (1) has room for one more.
+        let second = a.admit(Some("t")).unwrap();
+        assert_eq!(a.admit(Some("t")).err(), Some(QueueFull { max_queue: 1 }));
+        drop(second);
+        // The listing is never refused for a full line, and the held call does not block it.
+        let listing = a.admit(None).unwrap();
+        assert!(matches!(listing, Ticket::Running(_)));
+        // The slot the listing holds is not counted against the calls waiting for it.
+        let second = a.admit(Some("t")).unwrap();
+        drop(second);
+        a.set_limits(HashMap::new());
+        assert_eq!(a.waiting(), 1);
+        drop(listing);
+        let _p = tokio::time::timeout(std::time::Duration::from_secs(5), call.ready()).await.unwrap();
+        // Inline code is not held.
+        let b = Admission::new(1, None, true);
+        let code = b.admit(Some("inline-code")).unwrap();
+        b.untool(&code);
+        assert!(tokio::time::timeout(std::time::Duration::from_secs(5), code.ready()).await.is_ok());
     }
 }

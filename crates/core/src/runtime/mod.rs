@@ -215,7 +215,8 @@ impl Runtime {
         });
         Ok(Runtime {
             inner: Arc::new(Inner {
-                admission: Admission::new(config.max_concurrency as usize, config.max_queue.map(|q| q as usize)),
+                // Held until the tools' listing says which of them limit their concurrency.
+                admission: Admission::new(config.max_concurrency as usize, config.max_queue.map(|q| q as usize), true),
                 pool,
                 egress,
                 typescript,
@@ -302,7 +303,7 @@ impl Runtime {
         validate::validate_tool_id(tool_id)?;
         validate::validate_exec_id(tool_exec_id)?;
         let call = CallId { tool_id: tool_id.to_string(), tool_exec_id: tool_exec_id.to_string() };
-        match self.inner.admission.admit() {
+        match self.inner.admission.admit(Some(tool_id)) {
             Ok(ticket) => Ok(Admitted { call, ticket, made: Instant::now() }),
             Err(full) => Err(Error::QueueFull { call, max_queue: full.max_queue as u64 }),
         }
@@ -322,8 +323,6 @@ impl Runtime {
         // One JSON value each: text that closes the value early would forge the call frame.
         let input = protocol::json_value("input", opts.input_json.unwrap_or_else(|| "{}".to_string()))?;
         let config = protocol::json_value("config", opts.config_json.unwrap_or_else(|| "null".to_string()))?;
-        // Refused here, before any process starts, when the listing knows the tool's schema.
-        inner.check_input(&call, input.get())?;
         let timeout_ms = opts.timeout_ms.unwrap_or(inner.config.tool_execution_timeout_ms);
         if timeout_ms == 0 {
             return Err(Error::invalid_argument("timeout must be greater than 0 ms"));
@@ -343,6 +342,11 @@ impl Runtime {
             return Err(Error::Aborted { call, reason: None, started: false });
         }
         let deadline = tokio::time::Instant::from_std(made) + Duration::from_millis(timeout_ms);
+        if opts.code.is_some() {
+            inner.admission.untool(&ticket);
+        } else {
+            inner.prepare_call();
+        }
 
         // Wait for a slot, in line, still subject to the deadline and the abort signal (the
         // error then says the call never started).
@@ -355,6 +359,9 @@ impl Runtime {
             _ = inner.close_token.cancelled() => return Err(Error::Closed),
         };
         let queued_ms = made.elapsed().as_secs_f64() * 1000.0;
+        // Refused here, before its process starts, when the listing knows the tool's schema.
+        let listing = if opts.code.is_some() { None } else { inner.listing_for_call(&call)? };
+        Inner::check_input(listing.as_deref(), &call, input.get())?;
 
         // Only answers carrying this call's nonce are this call's: a line the tool writes on
         // the channel itself is not.
@@ -405,7 +412,7 @@ impl Runtime {
             }
         };
         let outcome = outcome.map_err(|e| inner.sandbox.explain(e)).and_then(|o| {
-            inner.check_output(&output_call, &o.output_json, o.output_wrapped)?;
+            Inner::check_output(listing.as_deref(), &output_call, &o.output_json, o.output_wrapped)?;
             Ok(o)
         });
         outcome.map(|mut o| {

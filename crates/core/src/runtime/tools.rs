@@ -1,6 +1,12 @@
 //! `listTools()`: the tools' metadata, read from the entrypoint in a sandboxed process like
 //! any call (the entrypoint is untrusted code), and cached with the schemas compiled, so a
-//! call's input can be checked against its `inputSchema` before any process starts.
+//! call's input can be checked against its `inputSchema` before its process starts, and each
+//! tool's `concurrency` bounds its calls.
+//!
+//! A runtime lists its tools before it runs the first call of one (and again when the project's
+//! files change): calls of tools wait in line until the listing is known (see `admission`), and
+//! every call made meanwhile shares the one listing. A listing that fails does not fail the
+//! calls: they run without what the listing would have told, and each gets its own error.
 //!
 //! The cache holds while the project's source files are unchanged: a fingerprint of the path,
 //! size, mtime and inode of every source file under the project root (outside `node_modules`
@@ -32,9 +38,10 @@ const SOURCE_EXTENSIONS: [&str; 10] = ["ts", "mts", "cts", "tsx", "js", "mjs", "
 pub(crate) struct ToolSchemas {
     input: Option<jsonschema::Validator>,
     output: Option<jsonschema::Validator>,
+    concurrency: Option<u32>,
 }
 
-struct Listing {
+pub(crate) struct Listing {
     /// The answer of `listTools()`, as JSON text.
     json: String,
     tools: HashMap<String, ToolSchemas>,
@@ -46,6 +53,35 @@ pub(crate) struct Catalog {
     current: Mutex<Option<Arc<Listing>>>,
     /// One listing at a time: callers that arrive while one runs share its answer.
     listing: tokio::sync::Mutex<()>,
+    /// The listing made on behalf of calls.
+    for_calls: Mutex<ForCalls>,
+}
+
+#[derive(Default)]
+struct ForCalls {
+    running: bool,
+    /// The fingerprint of the files whose entrypoint failed to list: not listed again until
+    /// they change. Each call reports the failure itself: an entrypoint that does not load
+    /// fails the call as it would have anyway; a `concurrency` the host cannot honour fails
+    /// every call of the entrypoint's tools with that message, rather than running them
+    /// without the limit they asked for. (A schema the host cannot use only fails the
+    /// listing: calls run, unchecked by the host.)
+    failed: Option<(u64, Option<BadMetadata>)>,
+}
+
+/// The harness's code for a bad `concurrency` (describe.mjs).
+const BAD_CONCURRENCY: &str = "TOOL_RUNTIME_BAD_CONCURRENCY";
+
+#[derive(Clone)]
+struct BadMetadata {
+    message: String,
+    stack: Option<String>,
+    fails_calls: bool,
+}
+
+enum ListingError {
+    Metadata(BadMetadata),
+    Other(Error),
 }
 
 #[derive(Deserialize)]
@@ -54,30 +90,82 @@ struct ToolInfo {
     id: String,
     input_schema: Option<serde_json::Value>,
     output_schema: Option<serde_json::Value>,
+    concurrency: Option<u32>,
 }
 
 impl Runtime {
     /// The tools of the entrypoint with their metadata, as JSON text of an array
-    /// (`[{ id, description?, inputSchema?, outputSchema?, annotations? }]`).
+    /// (`[{ id, description?, inputSchema?, outputSchema?, annotations?, concurrency? }]`).
     pub async fn list_tools(&self) -> Result<String> {
-        let inner = &self.inner;
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        let _one = inner.catalog.listing.lock().await;
-        if let Some(l) = inner.fresh_listing() {
-            return Ok(l.json.clone());
+        match self.inner.listing().await {
+            Ok(l) => Ok(l.json.clone()),
+            Err(ListingError::Other(e)) => Err(e),
+            Err(ListingError::Metadata(m)) => Err(self.inner.bad_metadata(m.message, m.stack)),
         }
-        let fingerprint = fingerprint(&inner.project_root, &inner.entrypoint);
-        let json = list_in_process(inner).await?;
-        let listing = compile(json, fingerprint).map_err(|message| inner.bad_metadata(message, None))?;
-        let out = listing.json.clone();
-        *inner.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(listing));
-        Ok(out)
     }
 }
 
 impl Inner {
+    /// The fresh listing, made now if there is none; the tools' limits follow it.
+    async fn listing(self: &Arc<Self>) -> std::result::Result<Arc<Listing>, ListingError> {
+        let _one = self.catalog.listing.lock().await;
+        if let Some(l) = self.fresh_listing() {
+            return Ok(l);
+        }
+        let fingerprint = fingerprint(&self.project_root, &self.entrypoint);
+        let listing = match list_in_process(self).await.and_then(|json| {
+            compile(json, fingerprint)
+                .map_err(|message| ListingError::Metadata(BadMetadata { message, stack: None, fails_calls: false }))
+        }) {
+            Ok(l) => Arc::new(l),
+            Err(e) => {
+                let failed = match &e {
+                    ListingError::Metadata(m) => Some((fingerprint, m.fails_calls.then(|| m.clone()))),
+                    ListingError::Other(Error::EntrypointFailed { .. }) => Some((fingerprint, None)),
+                    // A timeout, a close: listed again by the next call.
+                    ListingError::Other(_) => None,
+                };
+                if failed.is_some() {
+                    self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).failed = failed;
+                }
+                // The calls run and report the failure themselves (an entrypoint that does not
+                // load, with its file and line; metadata, see `ForCalls::failed`).
+                self.admission.set_limits(HashMap::new());
+                return Err(e);
+            }
+        };
+        *self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(listing.clone());
+        let limits = listing.tools.iter().filter_map(|(id, t)| Some((id.clone(), t.concurrency? as usize))).collect();
+        self.admission.set_limits(limits);
+        Ok(listing)
+    }
+
+    /// Before a call of a tool waits for its slot: when the project has no fresh listing, one
+    /// is started (unless one runs already) and calls of tools are held until it is known.
+    pub(crate) fn prepare_call(self: &Arc<Self>) {
+        if self.fresh_listing().is_some() {
+            return;
+        }
+        let fp = fingerprint(&self.project_root, &self.entrypoint);
+        {
+            let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
+            if state.running || state.failed.as_ref().is_some_and(|f| f.0 == fp) {
+                return;
+            }
+            state.running = true;
+        }
+        self.admission.hold();
+        let inner = self.clone();
+        self.tracker.spawn(async move {
+            // Either way the hold is lifted (see `listing`).
+            let _ = inner.listing().await;
+            inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+        });
+    }
+
     /// Metadata the entrypoint declares that cannot be used: the entrypoint's fault, named.
     fn bad_metadata(&self, message: String, stack: Option<String>) -> Error {
         Error::EntrypointFailed {
@@ -89,15 +177,36 @@ impl Inner {
         }
     }
 
+    /// What a call that has its slot goes by: the listing while the project's files are
+    /// unchanged, or the refusal of metadata the host cannot honour.
+    pub(crate) fn listing_for_call(&self, call: &CallId) -> Result<Option<Arc<Listing>>> {
+        let fp = fingerprint(&self.project_root, &self.entrypoint);
+        let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(l) = current.filter(|l| l.fingerprint == fp) {
+            return Ok(Some(l));
+        }
+        let state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
+        match &state.failed {
+            Some((f, Some(m))) if *f == fp => Err(Error::EntrypointFailed {
+                call: call.clone(),
+                entrypoint: self.entrypoint.display().to_string(),
+                message: m.message.clone(),
+                stack: m.stack.clone(),
+                exit: Default::default(),
+            }),
+            _ => Ok(None),
+        }
+    }
+
     /// The cached listing while the project's files are unchanged.
     fn fresh_listing(&self) -> Option<Arc<Listing>> {
         let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
         (current.fingerprint == fingerprint(&self.project_root, &self.entrypoint)).then_some(current)
     }
 
-    /// Checks a call's input against the tool's `inputSchema` when a fresh listing knows it.
-    pub(crate) fn check_input(&self, call: &CallId, input: &str) -> Result<()> {
-        let Some(listing) = self.fresh_listing() else { return Ok(()) };
+    /// Checks a call's input against the tool's `inputSchema` when the listing knows it.
+    pub(crate) fn check_input(listing: Option<&Listing>, call: &CallId, input: &str) -> Result<()> {
+        let Some(listing) = listing else { return Ok(()) };
         let Some(validator) = listing.tools.get(&call.tool_id).and_then(|t| t.input.as_ref()) else { return Ok(()) };
         let value: serde_json::Value =
             serde_json::from_str(input).map_err(|e| Error::invalid_argument(format!("input is not JSON: {e}")))?;
@@ -109,9 +218,9 @@ impl Inner {
     }
 
     /// Checks a tool's result (`wrapped`: a non-object the caller receives as `{ value }`)
-    /// against its `outputSchema` when a fresh listing knows it.
-    pub(crate) fn check_output(&self, call: &CallId, output: &str, wrapped: bool) -> Result<()> {
-        let Some(listing) = self.fresh_listing() else { return Ok(()) };
+    /// against its `outputSchema` when the listing knows it.
+    pub(crate) fn check_output(listing: Option<&Listing>, call: &CallId, output: &str, wrapped: bool) -> Result<()> {
+        let Some(listing) = listing else { return Ok(()) };
         let Some(validator) = listing.tools.get(&call.tool_id).and_then(|t| t.output.as_ref()) else { return Ok(()) };
         let mut value: serde_json::Value = serde_json::from_str(output)
             .map_err(|e| Error::InvalidOutput { call: call.clone(), reason: format!("not JSON: {e}") })?;
@@ -135,12 +244,24 @@ fn issues(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<I
 
 /// Runs the entrypoint in a sandboxed process, as a call would, and asks the harness for the
 /// metadata. Admitted like a call (it waits for a slot) and bounded by the runtime's timeout.
-async fn list_in_process(inner: &Arc<Inner>) -> Result<String> {
+async fn list_in_process(inner: &Arc<Inner>) -> std::result::Result<String, ListingError> {
+    list_process(inner).await.map_err(|e| match e {
+        // The harness could not describe a tool (a schema it cannot convert, a bad concurrency).
+        Error::ToolFailed { cause, .. } => ListingError::Metadata(BadMetadata {
+            message: format!("{}: {}", cause.name, cause.message),
+            stack: cause.stack,
+            fails_calls: cause.code.as_deref() == Some(BAD_CONCURRENCY),
+        }),
+        e => ListingError::Other(e),
+    })
+}
+
+async fn list_process(inner: &Arc<Inner>) -> Result<String> {
     let call = CallId { tool_id: "listTools".into(), tool_exec_id: crate::ids::new_id() };
     let timeout_ms = inner.config.tool_execution_timeout_ms;
     let ticket = inner
         .admission
-        .admit()
+        .admit(None)
         .map_err(|full| Error::QueueFull { call: call.clone(), max_queue: full.max_queue as u64 })?;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
     let timeout = || Error::Timeout { call: call.clone(), timeout_ms, started: false, exit: Default::default() };
@@ -175,10 +296,6 @@ async fn list_in_process(inner: &Arc<Inner>) -> Result<String> {
     inner.tracker.spawn(worker.shutdown());
     match outcome {
         Ok(json) => Ok(json),
-        // The harness could not describe a tool (a schema it cannot convert, ...).
-        Err(CallError::Final(Error::ToolFailed { cause, .. })) => {
-            Err(inner.bad_metadata(format!("{}: {}", cause.name, cause.message), cause.stack))
-        }
         Err(CallError::Final(e)) => Err(e),
         Err(CallError::Start(_)) => Err(Error::internal("the listing process exited before it started")),
     }
@@ -203,6 +320,10 @@ fn compile(json: String, fingerprint: u64) -> std::result::Result<Listing, Strin
         let schemas = ToolSchemas {
             input: compile_one("inputSchema", &info.input_schema)?,
             output: compile_one("outputSchema", &info.output_schema)?,
+            concurrency: match info.concurrency {
+                Some(0) => return Err(format!("tool {}: concurrency must be a positive integer, got 0", info.id)),
+                c => c,
+            },
         };
         tools.insert(info.id.clone(), schemas);
     }
