@@ -374,6 +374,7 @@ impl Runtime {
             want_metrics: opts.metrics,
             events: opts.events,
             host: opts.host,
+            code: opts.code.is_some(),
         };
         let task_inner = inner.clone();
         inner.tracker.spawn(async move {
@@ -404,7 +405,7 @@ impl Runtime {
                 Err(Error::Closed)
             }
         };
-        let outcome = outcome.map_err(|e| inner.sandbox.explain(e)).and_then(|o| {
+        let outcome = outcome.map_err(|e| inner.sandbox.explain(inner.vet_failure(e))).and_then(|o| {
             inner.check_output(&output_call, &o.output_json, o.output_wrapped)?;
             Ok(o)
         });
