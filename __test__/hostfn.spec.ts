@@ -281,8 +281,14 @@ for (const runtimeType of RUNTIMES) {
         inFlight--;
         return "ok";
       };
-      const rt = await hostRuntime("node", { maxOutputBytes: 1000, maxHostCallsInFlight: 3, hostFunctions: { track } });
+      const rt = await hostRuntime("node", {
+        maxOutputBytes: 1000,
+        maxHostCallsInFlight: 3,
+        hostFunctions: { track },
+        pool: { minIdle: 1, maxWorkers: 1, reuse: {} },
+      });
       try {
+        assert.deepEqual(await rt.executeTool("floods", "flood-0", {}), { installed: true });
         const { result, metrics } = await rt.executeTool("floods", "flood-1", { n: 20, big: 1500 }, {}, { metrics: true });
         assert.deepEqual(result, { nonceSeen: true });
         assert.ok(peak <= 3, `at most maxHostCallsInFlight ran at once, saw ${peak}`);

@@ -131,6 +131,25 @@ struct BadOutputBody {
 }
 
 impl Frame {
+    /// The frame's tag, as written on the channel.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Frame::Hello { .. } => "hello",
+            Frame::Loaded => "loaded",
+            Frame::LoadError(_) => "loaderr",
+            Frame::NotFound { .. } => "notfound",
+            Frame::Ok { .. } => "ok",
+            Frame::Err { .. } => "err",
+            Frame::BadOutput { .. } => "badout",
+            Frame::Pong => "pong",
+            Frame::Tools { .. } => "tools",
+            Frame::Invalid { .. } => "invalid",
+            Frame::Progress { .. } => "progress",
+            Frame::HostCall { .. } => "hcall",
+            Frame::CodeError { .. } => "codeerr",
+        }
+    }
+
     /// The nonce of an answer to a call; `None` for frames that are not answers.
     pub fn nonce(&self) -> Option<&str> {
         match self {
@@ -365,6 +384,28 @@ mod tests {
         assert_eq!(hc, Frame::HostCall { nonce: "n1".into(), id: 3, name: "add".into(), args: r#"{"a":[1]}"#.into() });
         assert!(parse_frame(br#"hcall n1 {"id":3,"name":"add","args":{"a":}"#).is_err());
         assert!(parse_frame(br#"hcall n1 {"id":-1,"name":"add"}"#).is_err());
+    }
+
+    #[test]
+    fn each_frame_names_its_own_tag() {
+        for line in [
+            r#"hello {"pid":7}"#,
+            "loaded {}",
+            r#"loaderr {"name":"E","message":"m"}"#,
+            r#"notfound n {"available":[]}"#,
+            "ok n {}",
+            r#"err n {"name":"E","message":"m"}"#,
+            r#"badout n {"reason":"r"}"#,
+            "pong {}",
+            "tools n []",
+            r#"invalid n {"kind":"output","issues":[]}"#,
+            r#"progress n {"progress":1}"#,
+            r#"hcall n {"id":1,"name":"f"}"#,
+            r#"codeerr n {"name":"SyntaxError","message":"m","line":null,"column":null,"lineText":null}"#,
+        ] {
+            let tag = line.split(' ').next().unwrap();
+            assert_eq!(parse_frame(line.as_bytes()).unwrap().tag(), tag);
+        }
     }
 
     #[test]

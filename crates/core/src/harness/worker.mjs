@@ -4,8 +4,10 @@
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
 // are enforced by the host, not by this file. The answers to a call ("ok", "err", "notfound",
 // "badout", "invalid", "progress") or to a listing ("tools") are "<tag> <nonce> <json>\n" with
-// the request's nonce, which stays in runCall's (listTools') scope: the tool can write to fd 3
-// too, but cannot make the host take what it writes as an answer.
+// the request's nonce, which stays in runCall's (listTools') scope: a tool that writes to fd 3
+// itself cannot make the host take what it writes as an answer. Code that patches what this
+// file reads or writes with can learn the nonce; what it can then answer is checked by the host
+// like any result (output schema, size, which answers fit what was asked).
 import fs from "node:fs";
 import { checkStandard, describeTools, standardOf } from "./describe.mjs";
 
@@ -16,14 +18,23 @@ const stringify = JSON.stringify;
 const parse = JSON.parse;
 const toolsEntry = process.argv[2];
 const encoder = new TextEncoder();
+// What the harness writes frames with, captured so that a tool patching prototypes later
+// (`TextEncoder.prototype.encode`, a typed array's `length`, node's socket `write`) does not see
+// them go by. Defence in depth only: the tool shares this realm and can reach what the harness
+// reads with, so the host treats every answer as the tool's own claim and checks it.
+const encode = TextEncoder.prototype.encode.bind(encoder);
+const byteLength = Function.prototype.call.bind(
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "length").get,
+);
 const writeSync = fs.writeSync;
 
 function writeAll(text) {
-  const bytes = encoder.encode(text);
+  const bytes = encode(text);
+  const n = byteLength(bytes);
   let off = 0;
-  while (off < bytes.length) {
+  while (off < n) {
     try {
-      off += writeSync(CHANNEL_FD, bytes, off, bytes.length - off);
+      off += writeSync(CHANNEL_FD, bytes, off, n - off);
     } catch (e) {
       if (e && e.code === "EAGAIN") {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
@@ -34,15 +45,13 @@ function writeAll(text) {
   }
 }
 
-let send;
-if (isBun) {
-  send = (tag, payload) => writeAll(`${tag} ${payload}\n`);
-} else {
+// On node too, frames go out with the captured `fs.writeSync` rather than the socket's `write`
+// (stream methods on prototypes the tool can patch); the socket only reads. libuv made fd 3
+// non-blocking, which `writeAll` handles (EAGAIN: wait a millisecond, write the rest).
+const send = (tag, payload) => writeAll(`${tag} ${payload}\n`);
+if (!isBun) {
   const net = await import("node:net");
   const socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
-  send = (tag, payload) => {
-    socket.write(`${tag} ${payload}\n`);
-  };
   startReading((onChunk, onEnd) => {
     socket.on("data", onChunk);
     socket.on("end", onEnd);
@@ -314,7 +323,7 @@ function makeHost(spec, nonce, callState) {
         return reject(hostError("ERR_INVALID_ARGUMENT", `the arguments of host function ${name} are not JSON-serialisable: ${safeString(e && e.message)}`));
       }
       if (json === undefined) return reject(hostError("ERR_INVALID_ARGUMENT", `the arguments of host function ${name} are not JSON-serialisable`));
-      const size = encoder.encode(json).length;
+      const size = byteLength(encode(json));
       if (size > maxBytes) {
         return reject(hostError("ERR_OUTPUT_TOO_LARGE", `the arguments of host function ${name} are ${size} bytes, over the limit of ${maxBytes} bytes (maxOutputBytes)`));
       }

@@ -14,7 +14,7 @@ use super::{CallOutcome, Inner};
 use crate::error::{CallId, Error, ExitInfo};
 use crate::limits::Limits;
 use crate::supervisor::SharedTail;
-use crate::worker::{CallError, CancelReason, Worker};
+use crate::worker::{Asked, CallError, CancelReason, Worker};
 
 /// Everything one call carries through its attempts.
 pub(super) struct CallJob {
@@ -29,6 +29,8 @@ pub(super) struct CallJob {
     pub want_metrics: bool,
     pub events: Option<crate::worker::CallEvents>,
     pub host: Option<Arc<crate::host::HostFunctions>>,
+    /// The call runs inline code (`executeCode`), which may answer that it did not compile.
+    pub code: bool,
 }
 
 /// What the caller's side can see of a call that is still running.
@@ -95,6 +97,9 @@ pub(super) async fn attempt(
     };
     job.state.watch(&worker);
     worker.begin_call(job.state.started.clone(), job.want_metrics, is_warm, &job.nonce);
+    if job.code {
+        worker.set_asked(Asked::Code);
+    }
     worker.set_live(job.events.clone());
     worker.set_host(job.host.clone(), inner.host_limits());
     worker.send(&job.frame);

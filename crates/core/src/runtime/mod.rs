@@ -381,6 +381,7 @@ impl Runtime {
             want_metrics: opts.metrics,
             events: opts.events,
             host: opts.host,
+            code: opts.code.is_some(),
         };
         let task_inner = inner.clone();
         inner.tracker.spawn(async move {
@@ -411,10 +412,11 @@ impl Runtime {
                 Err(Error::Closed)
             }
         };
-        let outcome = outcome.map_err(|e| inner.sandbox.explain(e)).and_then(|o| {
-            Inner::check_output(listing.as_deref(), &output_call, &o.output_json, o.output_wrapped)?;
-            Ok(o)
-        });
+        let outcome =
+            outcome.map_err(|e| inner.sandbox.explain(Inner::vet_failure(listing.as_deref(), e))).and_then(|o| {
+                Inner::check_output(listing.as_deref(), &output_call, &o.output_json, o.output_wrapped)?;
+                Ok(o)
+            });
         outcome.map(|mut o| {
             if let Some(m) = &mut o.metrics {
                 m.queued_ms = (queued_ms * 100.0).round() / 100.0;

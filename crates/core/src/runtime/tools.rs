@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use super::{Inner, Runtime};
 use crate::error::{CallId, Error, Issue, Result};
 use crate::protocol;
-use crate::worker::{CallError, CancelReason};
+use crate::worker::{Asked, CallError, CancelReason};
 
 /// Files looked at for the fingerprint, at most: a project folder holding more than this is
 /// fingerprinted by its first files in directory order.
@@ -217,6 +217,26 @@ impl Inner {
         Err(Error::InvalidInput { call: call.clone(), issues })
     }
 
+    /// A failure the process reported that contradicts the listing: the harness never says a
+    /// listed tool is not found, nor that a tool with no `inputSchema` (so no Standard Schema)
+    /// refused its input. A tool that learned its call's nonce could, to pass its own failure
+    /// off as the host's or the caller's: that is garbage on the result channel.
+    pub(crate) fn vet_failure(listing: Option<&Listing>, e: Error) -> Error {
+        let (call, contradicts): (&CallId, fn(&ToolSchemas) -> bool) = match &e {
+            Error::ToolNotFound { call, .. } => (call, |_| true),
+            Error::InvalidInput { call, .. } => (call, |t| t.input.is_none()),
+            _ => return e,
+        };
+        let Some(listing) = listing else { return e };
+        match listing.tools.get(&call.tool_id) {
+            Some(t) if contradicts(t) => Error::InvalidOutput {
+                call: call.clone(),
+                reason: format!("garbage on the result channel: a {} answer the harness does not give", e.code()),
+            },
+            _ => e,
+        }
+    }
+
     /// Checks a tool's result (`wrapped`: a non-object the caller receives as `{ value }`)
     /// against its `outputSchema` when the listing knows it.
     pub(crate) fn check_output(listing: Option<&Listing>, call: &CallId, output: &str, wrapped: bool) -> Result<()> {
@@ -286,6 +306,7 @@ async fn list_process(inner: &Arc<Inner>) -> Result<String> {
     };
     let nonce = protocol::new_nonce();
     worker.begin_call(Arc::new(AtomicBool::new(false)), false, false, &nonce);
+    worker.set_asked(Asked::Listing);
     worker.send(&protocol::encode_list(&nonce));
     let (_cancel_tx, mut cancel_rx) = watch::channel(None::<CancelReason>);
     let outcome = tokio::select! {

@@ -11,6 +11,18 @@ use crate::error::{CallId, Error};
 use crate::protocol::{self, Frame, ReadError};
 use crate::supervisor;
 
+/// What the host asked the harness for. A tool that learns the nonce (it shares the harness's
+/// JavaScript realm) can write answers carrying it, so an answer of another kind than what was
+/// asked is garbage: a tool call is never answered with a listing or a compile error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Call,
+    /// `executeCode`: inline code, which may fail to compile (`codeerr`).
+    Code,
+    /// `listTools()`.
+    Listing,
+}
+
 /// What the frame loop produced.
 pub(super) enum Event {
     Loaded,
@@ -136,6 +148,12 @@ impl Worker {
                         .into(),
             }));
         }
+        if !self.in_place(&frame, until_loaded) {
+            return Some(Event::Fail(Error::InvalidOutput {
+                call: call.clone(),
+                reason: format!("garbage on the result channel: a {} frame where the harness sends none", frame.tag()),
+            }));
+        }
         Some(match frame {
             Frame::Hello { .. } => {
                 self.phase = Phase::Running;
@@ -197,8 +215,17 @@ impl Worker {
                         size: raw.len() as u64,
                     }));
                 }
+                let wrapped = !raw.trim_start().starts_with('{');
+                // Wrapped text is spliced into `{"value":...}`: text that is not one JSON value
+                // (`1,"extra":2`) would add keys the tool never returned.
+                if wrapped && !raw.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(&raw).is_err() {
+                    return Some(Event::Fail(Error::InvalidOutput {
+                        call: call.clone(),
+                        reason: "the result is not one JSON value".into(),
+                    }));
+                }
                 self.answered = true;
-                self.output_wrapped = !raw.trim_start().starts_with('{');
+                self.output_wrapped = wrapped;
                 Event::Output(protocol::wrap_output(&raw))
             }
             Frame::Err { cause, .. } => {
@@ -228,5 +255,26 @@ impl Worker {
                 return None;
             }
         })
+    }
+
+    /// Whether the harness sends this frame now: the start frames once each, in order, before
+    /// any answer; a pong only to the warm-up ping; only answers of the kind that was asked.
+    /// Anything else was written by the tool (raw on fd 3, or with a nonce it learned).
+    fn in_place(&self, frame: &Frame, until_loaded: bool) -> bool {
+        match frame {
+            Frame::Hello { .. } => self.phase == Phase::Starting,
+            Frame::Loaded | Frame::LoadError(_) => self.phase == Phase::Running,
+            Frame::Pong => until_loaded && self.phase == Phase::Loaded,
+            Frame::Tools { .. } => self.asked == Asked::Listing,
+            Frame::CodeError { .. } => self.asked == Asked::Code,
+            // A listing that fails to describe a tool answers `err`.
+            Frame::Err { .. } => true,
+            Frame::NotFound { .. }
+            | Frame::Ok { .. }
+            | Frame::BadOutput { .. }
+            | Frame::Invalid { .. }
+            | Frame::Progress { .. }
+            | Frame::HostCall { .. } => self.asked != Asked::Listing,
+        }
     }
 }

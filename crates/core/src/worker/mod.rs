@@ -26,6 +26,7 @@ use crate::limits::{self, CallGroup, Limits};
 use crate::protocol::{self, FrameReader};
 use crate::supervisor::{self, Capture, SpawnRequest};
 
+pub use events::Asked;
 pub use host::HostLimits;
 pub use live::{CallEvent, CallEvents, LineSink, Stream};
 pub use metrics::CallMetrics;
@@ -137,6 +138,8 @@ pub(crate) struct Worker {
     measure: bool,
     /// The current call's nonce: an answer without it was not written by the harness.
     nonce: String,
+    /// What the host asked for: only answers of that kind are taken.
+    asked: Asked,
     /// The harness answered the current call itself (a result, or the tool's own failure):
     /// the process is as healthy as before it. False for anything the supervisor had to stop.
     answered: bool,
@@ -193,6 +196,7 @@ impl Worker {
             started_flag: None,
             measure: false,
             nonce: String::new(),
+            asked: Asked::Call,
             answered: false,
             events_start: 0,
             last_env: None,
@@ -280,6 +284,7 @@ impl Worker {
     /// the per-call baselines of the figures. Call it before sending the call frame.
     pub fn begin_call(&mut self, started: Arc<AtomicBool>, measure: bool, warm: bool, nonce: &str) {
         self.nonce = nonce.to_string();
+        self.asked = Asked::Call;
         self.measure = measure;
         self.warm = warm;
         self.calls += 1;
@@ -291,6 +296,11 @@ impl Worker {
             started.store(true, Ordering::SeqCst);
         }
         self.started_flag = Some(started);
+    }
+
+    /// What the call just begun asks for, when it is not a tool call (after `begin_call`).
+    pub fn set_asked(&mut self, asked: Asked) {
+        self.asked = asked;
     }
 
     pub fn output_wrapped(&self) -> bool {
