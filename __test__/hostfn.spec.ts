@@ -196,7 +196,7 @@ for (const runtimeType of RUNTIMES) {
         ctxSeen = ctx;
         return new Promise(() => {});
       };
-      assert.deepEqual(await rt.executeTool("leavesOneRunning", "left-1", {}, {}, { hostFunctions: { slow } }), { returned: true });
+      assert.deepEqual(await rt.executeTool("leavesOneRunning", "left-1", {}, {}, { hostFunctions: { slow, ping: () => 1 } }), { returned: true });
       assert.equal(ctxSeen?.signal.aborted, true);
     });
 
