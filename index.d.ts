@@ -271,7 +271,8 @@ export interface ToolMetadata {
    * guarded by an in-process lock. Further calls wait in the runtime's queue (counted in
    * `maxQueue`, their wait counted in their deadline, abortable) without holding up calls of
    * other tools. Per runtime: two runtimes, or two queue workers, each allow this many.
-   * Any other value makes `listTools()` and the tool's calls fail with `ERR_ENTRYPOINT_FAILED`.
+   * Any other value makes `listTools()` and every call of the entrypoint's tools fail with
+   * `ERR_ENTRYPOINT_FAILED` naming the tool.
    */
   concurrency?: number;
 }
