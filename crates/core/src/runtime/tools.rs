@@ -32,6 +32,10 @@ use crate::worker::{Asked, CallError, CancelReason};
 /// Files looked at for the fingerprint, at most: a project folder holding more than this is
 /// fingerprinted by its first files in directory order.
 const MAX_FILES: usize = 20_000;
+/// How long a call may go by the fingerprint an earlier call took: a walk of a large project
+/// costs milliseconds, too much for every call of a warm worker. A change to the files is seen by
+/// calls within this time, and by `listTools()` at once.
+const FINGERPRINT_REUSE: Duration = Duration::from_secs(1);
 const SOURCE_EXTENSIONS: [&str; 10] = ["ts", "mts", "cts", "tsx", "js", "mjs", "cjs", "jsx", "json", "node"];
 
 /// One tool's compiled schemas.
@@ -55,6 +59,8 @@ pub(crate) struct Catalog {
     listing: tokio::sync::Mutex<()>,
     /// The listing made on behalf of calls.
     for_calls: Mutex<ForCalls>,
+    /// The last fingerprint taken, and when.
+    last_fingerprint: Mutex<Option<(std::time::Instant, u64)>>,
 }
 
 #[derive(Default)]
@@ -79,6 +85,14 @@ struct BadMetadata {
     fails_calls: bool,
 }
 
+/// Whether a fingerprint must be taken now (`listTools()`, a new listing) or may be a recent one
+/// (calls).
+#[derive(Clone, Copy)]
+enum Exact {
+    Now,
+    Recent,
+}
+
 enum ListingError {
     Metadata(BadMetadata),
     Other(Error),
@@ -100,7 +114,7 @@ impl Runtime {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        match self.inner.listing().await {
+        match self.inner.listing(Exact::Now).await {
             Ok(l) => Ok(l.json.clone()),
             Err(ListingError::Other(e)) => Err(e),
             Err(ListingError::Metadata(m)) => Err(self.inner.bad_metadata(m.message, m.stack)),
@@ -110,12 +124,12 @@ impl Runtime {
 
 impl Inner {
     /// The fresh listing, made now if there is none; the tools' limits follow it.
-    async fn listing(self: &Arc<Self>) -> std::result::Result<Arc<Listing>, ListingError> {
+    async fn listing(self: &Arc<Self>, exact: Exact) -> std::result::Result<Arc<Listing>, ListingError> {
         let _one = self.catalog.listing.lock().await;
-        if let Some(l) = self.fresh_listing() {
+        if let Some(l) = self.fresh_listing(exact) {
             return Ok(l);
         }
-        let fingerprint = fingerprint(&self.project_root, &self.entrypoint);
+        let fingerprint = self.fingerprint(Exact::Now);
         let listing = match list_in_process(self).await.and_then(|json| {
             compile(json, fingerprint)
                 .map_err(|message| ListingError::Metadata(BadMetadata { message, stack: None, fails_calls: false }))
@@ -146,10 +160,10 @@ impl Inner {
     /// Before a call of a tool waits for its slot: when the project has no fresh listing, one
     /// is started (unless one runs already) and calls of tools are held until it is known.
     pub(crate) fn prepare_call(self: &Arc<Self>) {
-        if self.fresh_listing().is_some() {
+        if self.fresh_listing(Exact::Recent).is_some() {
             return;
         }
-        let fp = fingerprint(&self.project_root, &self.entrypoint);
+        let fp = self.fingerprint(Exact::Recent);
         {
             let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
             if state.running || state.failed.as_ref().is_some_and(|f| f.0 == fp) {
@@ -161,7 +175,7 @@ impl Inner {
         let inner = self.clone();
         self.tracker.spawn(async move {
             // Either way the hold is lifted (see `listing`).
-            let _ = inner.listing().await;
+            let _ = inner.listing(Exact::Recent).await;
             inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
         });
     }
@@ -180,7 +194,7 @@ impl Inner {
     /// What a call that has its slot goes by: the listing while the project's files are
     /// unchanged, or the refusal of metadata the host cannot honour.
     pub(crate) fn listing_for_call(&self, call: &CallId) -> Result<Option<Arc<Listing>>> {
-        let fp = fingerprint(&self.project_root, &self.entrypoint);
+        let fp = self.fingerprint(Exact::Recent);
         let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(l) = current.filter(|l| l.fingerprint == fp) {
             return Ok(Some(l));
@@ -199,9 +213,23 @@ impl Inner {
     }
 
     /// The cached listing while the project's files are unchanged.
-    fn fresh_listing(&self) -> Option<Arc<Listing>> {
+    fn fresh_listing(&self, exact: Exact) -> Option<Arc<Listing>> {
         let current = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
-        (current.fingerprint == fingerprint(&self.project_root, &self.entrypoint)).then_some(current)
+        (current.fingerprint == self.fingerprint(exact)).then_some(current)
+    }
+
+    /// The project's fingerprint: taken now, or for a call, the one taken within
+    /// `FINGERPRINT_REUSE`.
+    fn fingerprint(&self, exact: Exact) -> u64 {
+        let mut last = self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Exact::Recent, Some((at, fp))) = (exact, *last) {
+            if at.elapsed() < FINGERPRINT_REUSE {
+                return fp;
+            }
+        }
+        let fp = fingerprint(&self.project_root, &self.entrypoint);
+        *last = Some((std::time::Instant::now(), fp));
+        fp
     }
 
     /// Checks a call's input against the tool's `inputSchema` when the listing knows it.
