@@ -18,7 +18,7 @@ const MODES: { name: string; config: RuntimeConfigInput }[] = [
   { name: "reuse pool", config: { pool: { minIdle: 1, reuse: { maxCallsPerWorker: 50, maxRssMb: 512 } } } },
 ];
 
-function hostRuntime(runtimeType: "bun" | "node", config: RuntimeConfigInput = {}): Promise<Runtime> {
+function hostRuntime(runtimeType: "bun" | "node" | "deno", config: RuntimeConfigInput = {}): Promise<Runtime> {
   return makeRuntime({ runtimeType, entrypointPath: "host.mjs", toolExecutionTimeoutMs: 30_000, ...config });
 }
 

@@ -13,13 +13,15 @@ use crate::error::{Error, Result};
 
 pub const RUNTIME_TYPE_BUN: &str = "bun";
 pub const RUNTIME_TYPE_NODE: &str = "node";
-pub const SUPPORTED_RUNTIME_TYPES: [&str; 2] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE];
+pub const RUNTIME_TYPE_DENO: &str = "deno";
+pub const SUPPORTED_RUNTIME_TYPES: [&str; 3] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE, RUNTIME_TYPE_DENO];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", try_from = "String")]
 pub enum RuntimeType {
     Bun,
     Node,
+    Deno,
 }
 
 impl RuntimeType {
@@ -27,6 +29,7 @@ impl RuntimeType {
         match s {
             RUNTIME_TYPE_BUN => Ok(RuntimeType::Bun),
             RUNTIME_TYPE_NODE => Ok(RuntimeType::Node),
+            RUNTIME_TYPE_DENO => Ok(RuntimeType::Deno),
             other => Err(Error::invalid_config(format!(
                 "runtimeType: unsupported runtime type {other:?}; supported types are: {}",
                 SUPPORTED_RUNTIME_TYPES.join(", ")
@@ -38,11 +41,12 @@ impl RuntimeType {
         match self {
             RuntimeType::Bun => RUNTIME_TYPE_BUN,
             RuntimeType::Node => RUNTIME_TYPE_NODE,
+            RuntimeType::Deno => RUNTIME_TYPE_DENO,
         }
     }
 }
 
-/// Exactly `bun` or `node`, case-sensitive.
+/// Exactly `bun`, `node` or `deno`, case-sensitive.
 pub fn is_valid_runtime_type(s: &str) -> bool {
     SUPPORTED_RUNTIME_TYPES.contains(&s)
 }
