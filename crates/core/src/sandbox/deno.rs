@@ -80,18 +80,35 @@ impl RuntimeSandbox {
                 args.extend(joined("--deny-net", v.iter().map(host)));
             }
         }
+        if p.net_allowed() || self.proxy {
+            // node:dns's Resolver asks deno for the interfaces before it sends a query.
+            args.push("--allow-sys=networkInterfaces".into());
+        }
         // The process's environment is already exactly what the policy lets through (built by
         // the host), and a warm worker rewrites `process.env` before each call.
         args.push("--allow-env".into());
         if p.run_allowed() {
             match &p.run {
                 Grant::Some(progs) => {
-                    // Names as given (deno looks them up on PATH) and the programs they resolve to.
-                    let resolved = progs.iter().filter_map(|n| super::rules::resolve_program(n));
-                    args.extend(joined(
-                        "--allow-run",
-                        progs.iter().cloned().chain(resolved.map(|p| p.display().to_string())),
-                    ));
+                    // Deno compares the path a tool spawns, not the file: a name is granted as
+                    // itself and at every PATH folder that has it (`/bin/sh` and `/usr/bin/sh`
+                    // are one file to the kernel rules), a path as given and resolved.
+                    let mut names: Vec<String> = Vec::new();
+                    for prog in progs {
+                        names.push(prog.clone());
+                        if !prog.contains('/') {
+                            for dir in crate::locate::BASE_PATH.split(':') {
+                                let at = Path::new(dir).join(prog);
+                                if crate::locate::is_executable_file(&at) {
+                                    names.push(at.display().to_string());
+                                }
+                            }
+                        }
+                        if let Some(real) = super::rules::resolve_program(prog) {
+                            names.push(real.display().to_string());
+                        }
+                    }
+                    args.extend(joined("--allow-run", names));
                 }
                 _ => args.push("--allow-run".into()),
             }
@@ -99,7 +116,7 @@ impl RuntimeSandbox {
                 args.extend(joined("--deny-run", v.iter().cloned()));
             }
         }
-        // No --allow-ffi (native addons, dlopen) and no --allow-sys (host facts): deno's
+        // No --allow-ffi (native addons, dlopen) and no other --allow-sys (host facts): deno's
         // defaults deny them and nothing in the policy grants them.
         args
     }
