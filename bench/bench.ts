@@ -3,7 +3,7 @@
 //
 //   node --import tsx bench/bench.ts
 //
-// Rows, per runtime (bun, node); "sandboxed" means the default policy under the strict sandbox:
+// Rows, per runtime (bun, node, deno); "sandboxed" means the default policy under the strict sandbox:
 //   1. cold: `executeTool` with a fresh process per call, sandboxed and with the sandbox off
 //   2. single-use warm pool (`pool: { minIdle: 2 }`), sequential, paced so the pool refills
 //      between calls (an untimed pause of 1.5x the cold median measured just before, then, if the
@@ -16,7 +16,7 @@
 //      (measured again with each runtime's rows)
 //   6. newline-delimited JSON round trip to one persistent runtime process over a pipe, sequential
 //      and 64 in flight: the floor
-//   plus `bun -e 0` / `node -e 0`, and, when the runtime accepts host allowlists, one HTTP GET to a
+//   plus `bun -e 0` / `node -e 0` / `deno eval 0`, and, when the runtime accepts host allowlists, one HTTP GET to a
 //   loopback server through the egress proxy (`--allow-net=127.0.0.1:PORT`) against bare
 //   `--allow-net`, both on a reuse pool.
 // Ratios: sequential rows compare medians with the sequential rows 5 and 6 (lower is better);
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const results: RuntimeResult[] = [];
   try {
     const shared = await sharedSetup();
-    for (const runtimeType of ["bun", "node"] as const) {
+    for (const runtimeType of ["bun", "node", "deno"] as const) {
       const r = await benchRuntime(factory, runtimeType, shared);
       results.push(r);
       printDetailTable(`${runtimeType}: per call`, r.rows, baselinesOf(r));
