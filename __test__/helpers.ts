@@ -18,6 +18,8 @@ export const RUNTIMES = (process.env.TOOL_RUNTIME_TEST_DENO === "0" ? ["bun", "n
 )[];
 /** The bun binary that the `bun` package installs. */
 export const BUN = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
+/** The signal the fault fixtures crash with: SIGSEGV, or on deno SIGABRT (faults.mjs, segfault). */
+export const crashSignal = (runtimeType: string) => (runtimeType === "deno" ? "SIGABRT" : "SIGSEGV");
 /** The deno binary that the `deno` package installs (its postinstall links it into the package). */
 export const DENO = path.join(path.dirname(require.resolve("deno/package.json")), "deno");
 

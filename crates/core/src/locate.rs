@@ -158,6 +158,28 @@ mod tests {
     }
 
     #[test]
+    fn a_deno_package_without_its_platform_binary_says_so() {
+        if which("deno").is_some() {
+            return; // a deno on PATH is found instead, rightly
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("node_modules/deno/deno");
+        let hints = RuntimeHints { deno_path: Some(missing.clone()), ..Default::default() };
+        match locate_runtime(RuntimeType::Deno, None, &hints) {
+            Err(Error::RuntimeUnavailable { runtime, reason, .. }) => {
+                assert_eq!(runtime, "deno");
+                assert!(reason.contains(&missing.display().to_string()), "{reason}");
+                assert!(reason.contains("@deno/<platform>"), "{reason}");
+            }
+            other => panic!("expected RuntimeUnavailable, got {other:?}"),
+        }
+        // The twin: the same hint at a real binary is taken.
+        let real = std::env::current_exe().unwrap();
+        let hints = RuntimeHints { deno_path: Some(real.clone()), ..Default::default() };
+        assert_eq!(locate_runtime(RuntimeType::Deno, None, &hints).unwrap(), real.canonicalize().unwrap());
+    }
+
+    #[test]
     fn an_explicit_placeholder_is_refused_by_name_and_a_real_binary_is_taken() {
         let dir = tempfile::tempdir().unwrap();
         let stub = executable(dir.path(), "bun.exe", PLACEHOLDER.as_bytes());
