@@ -25,9 +25,11 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
         env.insert("BUN_RUNTIME_TRANSPILER_CACHE_PATH".into(), "0".into());
     }
     if inner.config.runtime_type == RuntimeType::Deno {
-        // Deno's caches (module analysis, V8 code cache) go to the call's own temp dir: never
-        // the user's ~/.cache/deno, never the project, never shared between calls.
-        env.insert("DENO_DIR".into(), tmp.join(".deno").display().to_string());
+        // A folder that cannot exist: deno then keeps its caches (module analysis, V8 code)
+        // in memory. Never the user's ~/.cache/deno or the project, never shared between calls,
+        // and a call's source (executeCode) lands in no file; a per-call cache folder would
+        // only ever be written (it measured slower), never read again.
+        env.insert("DENO_DIR".into(), "/dev/null/deno".into());
         env.insert("DENO_NO_UPDATE_CHECK".into(), "1".into());
     }
     if !inner.policy.env.is_none() {
