@@ -222,9 +222,10 @@ class Runtime {
         language = "js";
       }
       inlineCode.checkSyntax(source, toolExecId);
-    } else if (this.runtimeType === "deno" && language !== "ts") {
-      // Deno's parse errors carry no position the harness can read; acorn's do, as on node.
-      inlineCode.checkSyntax(source, toolExecId);
+    } else if (this.runtimeType === "deno") {
+      // Deno's parse errors carry no position the harness can read; acorn's (and amaro's, for
+      // TypeScript) do, as on node. Deno still runs the TypeScript itself.
+      inlineCode.checkSyntax(language === "ts" ? inlineCode.stripTypes(source, toolExecId) : source, toolExecId);
     }
     try {
       return await this.#execute(inlineCode.INLINE_TOOL_ID, toolExecId, o.input, o.env, o.timeoutMs, o, { source, language });
