@@ -29,7 +29,7 @@ export interface RuntimeConfig {
   maxOutputBytes: number;
   /** How much of stdout and stderr is kept for errors, in bytes (default 1 MiB). */
   maxStderrBytes: number;
-  /** Explicit path of the bun or node binary. */
+  /** Explicit path of the bun, node or deno binary. */
   runtimePath: string | null;
   /** How hard the kernel sandbox is required (default "strict"). */
   sandbox: SandboxMode;
@@ -282,6 +282,7 @@ export type Mechanism =
   | "pid-namespace"
   | "seccomp"
   | "node-permission-model"
+  | "deno-permissions"
   | "egress-proxy"
   | "environment";
 

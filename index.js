@@ -162,7 +162,7 @@ class Runtime {
     this.#hostErrorStack = Boolean(host && host.errorStack);
   }
 
-  /** `"bun"` or `"node"`. */
+  /** `"bun"`, `"node"` or `"deno"`. */
   get runtimeType() {
     return this.#native.runtimeType;
   }

@@ -835,7 +835,20 @@ for (const runtimeType of RUNTIMES) {
         assert.ok(s.pathUnixSockets.length > 0);
         assert.equal(s.noNewPrivs, true);
         if (runtimeType === "node") assert.ok(s.read.enforcedBy.includes("node-permission-model"));
+        if (runtimeType === "deno") {
+          for (const p of [s.read, s.write, s.net, s.run]) assert.ok(p.enforcedBy.includes("deno-permissions"), JSON.stringify(p));
+        }
       });
+      if (runtimeType === "deno") {
+        // Deno's layer is really on: the kernel lets a call read its own /proc/self, deno's
+        // flags do not (only its --allow-all, which the policy --allow-all gives it).
+        await run({}, async (call) => {
+          denied(await call("readFile", { path: "/proc/self/status" }), ["NotCapable"], "deno: /proc/self/status under --allow-read");
+        });
+        await run({ permissions: ["--allow-all"] }, async (call) => {
+          allowed(await call("readFile", { path: "/proc/self/status" }), "deno: /proc/self/status under --allow-all");
+        });
+      }
       // Any --allow-write opens path unix sockets (seccomp cannot tell paths apart before
       // Landlock ABI 9), and the report says so rather than claiming what it cannot enforce.
       if ((caps.landlockAbi ?? 0) < 9) {
