@@ -110,7 +110,7 @@ export const LABEL = {
   sandboxed: "cold, sandboxed (default policy)",
   off: "cold, sandbox off",
   hand: "cold, hand-written spawn (no sandbox)",
-  bare: "bare start (-e 0)",
+  bare: "bare start (-e 0; deno eval 0)",
   singleUse: `warm pool, single-use, minIdle ${SINGLE_USE_MIN_IDLE} (sandboxed)`,
   reuseSeq: "reuse pool, sequential (sandboxed)",
   reuseInFlight: `reuse pool, ${IN_FLIGHT} in flight, maxConcurrency ${IN_FLIGHT} (sandboxed)`,
