@@ -556,7 +556,7 @@ mod tests {
     fn malformed_env_values_name_the_variable() {
         for (k, v) in [
             ("COMPOZY_TOOL_TIMEOUT", "30"),
-            ("COMPOZY_RUNTIME_TYPE", "deno"),
+            ("COMPOZY_RUNTIME_TYPE", "quickjs"),
             ("COMPOZY_BACKOFF_MAX_INTERVAL", "fast"),
             ("COMPOZY_BUN_PERMISSIONS", "allow-read"),
             ("COMPOZY_BUN_PERMISSIONS", "--allow-teleport"),
@@ -581,9 +581,9 @@ mod tests {
         let e = apply(serde_json::json!({"runtimeTipe": "bun"})).unwrap_err();
         assert!(e.to_string().contains("runtimeTipe"), "{e}");
         let e = RuntimeConfig::default()
-            .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "deno"})).unwrap())
+            .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "quickjs"})).unwrap())
             .unwrap_err();
-        assert!(e.to_string().contains("bun, node"), "{e}");
+        assert!(e.to_string().contains("bun, node, deno"), "{e}");
         assert!(apply(serde_json::json!({"toolExecutionTimeoutMs": -1})).is_err());
         assert!(ConfigPatch::from_json(serde_json::json!([1])).is_err());
     }
@@ -601,7 +601,7 @@ mod tests {
             (serde_json::json!({"pool": 3}), "pool"),
             (serde_json::json!({"netHosts": {"a": [1]}}), "netHosts.a[0]"),
             (serde_json::json!({"sandbox": "loose"}), "sandbox"),
-            (serde_json::json!({"runtimeType": "deno"}), "runtimeType"),
+            (serde_json::json!({"runtimeType": "quickjs"}), "runtimeType"),
         ] {
             let e = apply(patch.clone()).unwrap_err();
             assert_eq!(e.code(), "ERR_INVALID_CONFIG");
