@@ -1,7 +1,7 @@
 // Public types of `tool-runtime`. Hand-written: the generated `binding.d.ts` describes the
 // internal native layer only.
 
-export type RuntimeType = "bun" | "node";
+export type RuntimeType = "bun" | "node" | "deno";
 export type SandboxMode = "strict" | "best-effort" | "off";
 
 /** JSON values a tool can take and return. */
@@ -29,7 +29,7 @@ export interface RuntimeConfig {
   maxOutputBytes: number;
   /** How much of stdout and stderr is kept for errors, in bytes (default 1 MiB). */
   maxStderrBytes: number;
-  /** Explicit path of the bun or node binary. */
+  /** Explicit path of the bun, node or deno binary. */
   runtimePath: string | null;
   /** How hard the kernel sandbox is required (default "strict"). */
   sandbox: SandboxMode;
@@ -294,6 +294,7 @@ export type Mechanism =
   | "pid-namespace"
   | "seccomp"
   | "node-permission-model"
+  | "deno-permissions"
   | "egress-proxy"
   | "environment";
 
@@ -454,6 +455,8 @@ export declare function configFromEnv(env?: Record<string, string | undefined>):
 export declare function isValidRuntimeType(s: unknown): s is RuntimeType;
 export declare function isBunAvailable(): boolean;
 export declare function isNodeAvailable(): boolean;
+/** Whether a deno binary is found (the `deno` npm package, else PATH). */
+export declare function isDenoAvailable(): boolean;
 /** A unique, sortable execution id. */
 export declare function newId(): string;
 export declare function sandboxCapabilities(): SandboxCapabilities;
@@ -480,6 +483,7 @@ export declare function mcpHostFunctions(
 
 export declare const RuntimeTypeBun: "bun";
 export declare const RuntimeTypeNode: "node";
+export declare const RuntimeTypeDeno: "deno";
 export declare const SupportedRuntimeTypes: readonly RuntimeType[];
 
 import type { ErrorCode } from "./lib/codes.js";

@@ -3,6 +3,7 @@
 // API its TypeScript-friendly shape, turns native errors into classes, and handles what is easier
 // in JS (AbortSignal listeners, an already-aborted signal, JSON encoding of inputs).
 
+const fs = require("node:fs");
 const path = require("node:path");
 const binding = require("./lib/native.js").loadBinding();
 const errors = require("./lib/errors.js");
@@ -16,9 +17,33 @@ const { ToolRuntimeError, ToolExecutionError, TimeoutError, AbortError, ProcessE
 
 const RuntimeTypeBun = "bun";
 const RuntimeTypeNode = "node";
-const SupportedRuntimeTypes = Object.freeze([RuntimeTypeBun, RuntimeTypeNode]);
+const RuntimeTypeDeno = "deno";
+const SupportedRuntimeTypes = Object.freeze([RuntimeTypeBun, RuntimeTypeNode, RuntimeTypeDeno]);
 
-/** Where to look for runtimes before PATH: the bun this package installed, the running node. */
+/**
+ * The deno that the `deno` package installed: its postinstall script links the binary into the
+ * package folder; without that script it stays in the platform package (an optional dependency).
+ * A package with neither still gives its own path, so the error names what is missing.
+ */
+function denoHint() {
+  let dir;
+  try {
+    dir = path.dirname(require.resolve("deno/package.json"));
+  } catch {
+    return undefined;
+  }
+  const own = path.join(dir, "deno");
+  if (fs.existsSync(own)) return own;
+  const libc = process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl";
+  try {
+    const platform = require.resolve(`@deno/${process.platform}-${process.arch === "x64" ? "x64" : "arm64"}-${libc}/package.json`, { paths: [dir] });
+    return path.join(path.dirname(platform), "deno");
+  } catch {
+    return own;
+  }
+}
+
+/** Where to look for runtimes before PATH: the bun and deno this package installed, the running node. */
 function runtimeHints() {
   let bunPath;
   try {
@@ -33,7 +58,7 @@ function runtimeHints() {
   } catch {
     amaroPath = undefined;
   }
-  return { bunPath, nodePath: process.execPath, nodeVersion: process.versions.node, amaroPath };
+  return { bunPath, denoPath: denoHint(), nodePath: process.execPath, nodeVersion: process.versions.node, amaroPath };
 }
 
 function native(fn) {
@@ -137,7 +162,7 @@ class Runtime {
     this.#hostErrorStack = Boolean(host && host.errorStack);
   }
 
-  /** `"bun"` or `"node"`. */
+  /** `"bun"`, `"node"` or `"deno"`. */
   get runtimeType() {
     return this.#native.runtimeType;
   }
@@ -197,6 +222,10 @@ class Runtime {
         language = "js";
       }
       inlineCode.checkSyntax(source, toolExecId);
+    } else if (this.runtimeType === "deno") {
+      // Deno's parse errors carry no position the harness can read; acorn's (and amaro's, for
+      // TypeScript) do, as on node. Deno still runs the TypeScript itself.
+      inlineCode.checkSyntax(language === "ts" ? inlineCode.stripTypes(source, toolExecId) : source, toolExecId);
     }
     try {
       return await this.#execute(inlineCode.INLINE_TOOL_ID, toolExecId, o.input, o.env, o.timeoutMs, o, { source, language });
@@ -358,6 +387,10 @@ function isBunAvailable() {
   return binding.findRuntime(RuntimeTypeBun, runtimeHints()) !== null;
 }
 
+function isDenoAvailable() {
+  return binding.findRuntime(RuntimeTypeDeno, runtimeHints()) !== null;
+}
+
 function isNodeAvailable() {
   return binding.findRuntime(RuntimeTypeNode, runtimeHints()) !== null;
 }
@@ -381,11 +414,13 @@ module.exports = {
   isValidRuntimeType,
   isBunAvailable,
   isNodeAvailable,
+  isDenoAvailable,
   newId,
   sandboxCapabilities,
   mcpHostFunctions,
   RuntimeTypeBun,
   RuntimeTypeNode,
+  RuntimeTypeDeno,
   SupportedRuntimeTypes,
   ToolRuntimeError,
   ToolExecutionError,

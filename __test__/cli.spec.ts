@@ -64,6 +64,12 @@ describe("tool-runtime run", () => {
     assert.deepEqual(JSON.parse(r.stdout), { message: "Hello, Ada!" });
   });
 
+  it("runs a tool on deno with --runtime deno", async () => {
+    const r = await cli(["run", "greet", "--root", EXAMPLES, "--input", '{"name":"Ada"}', "--runtime", "deno"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { message: "Hello, Ada!" });
+  });
+
   it("reads --input from a file and passes --env to the call, on node too", async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, "input.json"), JSON.stringify({ names: ["GREETING"] }));
@@ -102,7 +108,7 @@ describe("tool-runtime run", () => {
       [["frobnicate"], /unknown command "frobnicate"/],
       [["run", "greet", ...fixtures, "--env", "NOVALUE"], /--env NOVALUE: expected NAME=VALUE/],
       [["run", ...fixtures], /run takes one tool id/],
-      [["run", "greet", ...fixtures, "--runtime", "deno"], /--runtime must be bun or node/],
+      [["run", "greet", ...fixtures, "--runtime", "quickjs"], /--runtime must be bun, node or deno/],
       [["run", "greet", "--root", EXAMPLES, "--input", '{"name":42}'], /ERR_INVALID_INPUT[^]*\/name/],
     ];
     for (const [args, message] of cases) {
@@ -145,6 +151,7 @@ describe("tool-runtime doctor", () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ {2}bun {3}1\.\d+\.\d+\s+\/\S+/m);
     assert.match(r.stdout, new RegExp(`^  node  ${process.version.replace(/\./g, "\\.")}\\s+/\\S+`, "m"));
+    assert.match(r.stdout, /^ {2}deno {2}2\.\d+\.\d+\s+\/\S+/m);
     assert.match(r.stdout, /landlock {9}ABI \d+/);
     assert.match(r.stdout, /config \(bun, strict, --allow-read\): a tool ran in the sandbox/);
     const json = JSON.parse((await cli(["doctor", "--json"])).stdout);

@@ -14,7 +14,7 @@ import {
   ValidationError,
   newDefaultFactory,
 } from "tool-runtime";
-import { BUN, FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
+import { BUN, DENO, FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir, waitFor, zombieChildren } from "./helpers";
 import { newMarker, rejection, waitMarkerGone } from "./proc-helpers";
 
 for (const runtimeType of RUNTIMES) {
@@ -144,9 +144,12 @@ for (const runtimeType of RUNTIMES) {
         assert.equal(e.exitCode, 3);
         return true;
       });
-      await assert.rejects(rt.executeTool("crashes", "p-2"), (e: any) => {
+      // Deno's V8 takes a SIGSEGV sent with kill(2) for its WebAssembly trap handler and carries
+      // on, so there the crash is an abort.
+      const signal = runtimeType === "deno" ? "SIGABRT" : "SIGSEGV";
+      await assert.rejects(rt.executeTool("crashes", "p-2", { signal }), (e: any) => {
         assert.ok(e instanceof ProcessError);
-        assert.equal(e.signal, "SIGSEGV");
+        assert.equal(e.signal, signal);
         return true;
       });
     });
@@ -177,7 +180,8 @@ for (const runtimeType of RUNTIMES) {
           continue;
         }
         // The tool saw its signal fire (it writes the reason's name when aborted).
-        await waitFor(() => fs.existsSync(mark), "the tool's abort mark");
+        // Not just created: written (deno opens and writes in two steps this can fall between).
+        await waitFor(() => fs.existsSync(mark) && fs.statSync(mark).size > 0, "the tool's abort mark");
         assert.equal(fs.readFileSync(mark, "utf8"), "TimeoutError");
         return;
       }
@@ -226,7 +230,8 @@ for (const runtimeType of RUNTIMES) {
       ac.abort();
       // Unaborted, the tool would resolve (after a minute): the rejection is the abort's doing.
       await assert.rejects(p, (e: any) => e instanceof AbortError && e.code === "ERR_ABORTED");
-      await waitFor(() => fs.existsSync(mark), "the tool's abort mark");
+      // Not just created: written (deno opens and writes in two steps this can fall between).
+      await waitFor(() => fs.existsSync(mark) && fs.statSync(mark).size > 0, "the tool's abort mark");
       assert.equal(fs.readFileSync(mark, "utf8"), "AbortError");
       assert.deepEqual(await waitMarkerGone(marker), [], "the aborted process is still running");
     });
@@ -247,6 +252,8 @@ for (const runtimeType of RUNTIMES) {
         assert.deepEqual(out.env, { TOOL_RUNTIME_TEST_SECRET: null, API_KEY: "k" });
         const base = ["API_KEY", "HOME", "LANG", "PATH", "TMPDIR"];
         if (runtimeType === "bun") base.push("BUN_RUNTIME_TRANSPILER_CACHE_PATH");
+        // Deno's cache lives in the call's temp dir (DENO_DIR); it never checks for updates.
+        if (runtimeType === "deno") base.push("DENO_DIR", "DENO_NO_UPDATE_CHECK");
         base.sort();
         assert.deepEqual(out.all, base);
       } finally {
@@ -348,7 +355,7 @@ describe("entrypoints", () => {
     it(`${runtimeType}: a throw at import is not retried as a start failure`, async () => {
       const dir = tempDir();
       const log = path.join(dir, "starts");
-      const binary = runtimeType === "bun" ? BUN : process.execPath;
+      const binary = runtimeType === "bun" ? BUN : runtimeType === "deno" ? DENO : process.execPath;
       const wrapper = path.join(dir, `counting-${runtimeType}`);
       fs.writeFileSync(wrapper, `#!/bin/sh\necho start >> ${log}\nexec ${binary} "$@"\n`, { mode: 0o755 });
       const rt = await makeRuntime({ runtimeType, entrypointPath: "throws-at-import.mjs", runtimePath: wrapper, sandbox: "off" });
@@ -368,6 +375,16 @@ describe("entrypoints", () => {
 
   it("bun runs a TypeScript entrypoint", async () => {
     const rt = await makeRuntime({ runtimeType: "bun", entrypointPath: "tools.ts" });
+    try {
+      assert.deepEqual(await rt.executeTool("greet", "ts-1", { name: "TS" }), { message: "Hello, TS!" });
+      assert.deepEqual(await rt.executeTool("typed", "ts-2", { n: 21 }), { value: 42 });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("deno runs a TypeScript entrypoint natively", async () => {
+    const rt = await makeRuntime({ runtimeType: "deno", entrypointPath: "tools.ts" });
     try {
       assert.deepEqual(await rt.executeTool("greet", "ts-1", { name: "TS" }), { message: "Hello, TS!" });
       assert.deepEqual(await rt.executeTool("typed", "ts-2", { n: 21 }), { value: 42 });

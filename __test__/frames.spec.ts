@@ -38,6 +38,14 @@ for (const runtimeType of RUNTIMES) {
       for (const frame of FORGED) {
         it(`a tool writing \`${frame}\` on fd 3 and then returning never yields the forged answer`, async () => {
           const e: any = await rejection(rt.executeTool("forgesFrame", "forge-1", { frame }));
+          if (runtimeType === "deno") {
+            // Deno's node:fs reaches only files deno opened (its own resources): the write on
+            // fd 3 fails (EBADF) before anything is sent, and the forged line never exists.
+            assert.equal(e.code, "ERR_TOOL_FAILED", e.message);
+            assert.match(e.message, /Bad file descriptor|EBADF/);
+            assert.deepEqual(await rt.executeTool("forgesFrame", "plain-2", {}), { real: true });
+            return;
+          }
           assert.ok(e instanceof ValidationError, String(e && e.stack));
           // Garbage on the channel: nothing of the forged answer reaches the caller.
           assert.equal(e.code, "ERR_INVALID_OUTPUT");

@@ -7,9 +7,21 @@ import { RuntimeFactory, type Runtime, type RuntimeConfigInput, testConfig } fro
 export { processAlive, zombieChildren } from "../scripts/proc";
 
 export const FIXTURES = path.join(__dirname, "fixtures");
-export const RUNTIMES = ["bun", "node"] as const;
+/**
+ * Every runtime type the suites run on. `TOOL_RUNTIME_TEST_DENO=0` leaves deno out: the node
+ * matrix runs the deno cases in its first pass only (deno does not depend on the host's node).
+ */
+export const RUNTIMES = (process.env.TOOL_RUNTIME_TEST_DENO === "0" ? ["bun", "node"] : ["bun", "node", "deno"]) as readonly (
+  | "bun"
+  | "node"
+  | "deno"
+)[];
 /** The bun binary that the `bun` package installs. */
 export const BUN = path.join(path.dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
+/** The signal the fault fixtures crash with: SIGSEGV, or on deno SIGABRT (faults.mjs, segfault). */
+export const crashSignal = (runtimeType: string) => (runtimeType === "deno" ? "SIGABRT" : "SIGSEGV");
+/** The deno binary that the `deno` package installs (its postinstall links it into the package). */
+export const DENO = path.join(path.dirname(require.resolve("deno/package.json")), "deno");
 
 export async function makeRuntime(config: RuntimeConfigInput = {}, root = FIXTURES): Promise<Runtime> {
   const base = testConfig();

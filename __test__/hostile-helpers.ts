@@ -100,7 +100,8 @@ export function refusedOnOthers(r: Outcome, what: string) {
 
 /** How a runtime's tools make raw syscalls: in-process on bun, through a bun child on node. */
 export function ffiFor(runtimeType: RuntimeType) {
-  const viaChild = runtimeType === "node";
+  // Node has no FFI, and deno's own layer denies it: both probe through a bun child, which only the kernel confines.
+  const viaChild = runtimeType !== "bun";
   return {
     run: viaChild ? [`--allow-run=${BUN}`] : [],
     probe: (probe: string, args: unknown) => (viaChild ? { probe, args, bunPath: BUN } : { probe, args }),

@@ -166,7 +166,8 @@ for (const runtimeType of RUNTIMES) {
       ]);
       const forged: ProgressUpdate[] = [];
       const e: any = await rejection(rt.executeTool("forgesProgress", "p-2", {}, {}, { onProgress: (p) => forged.push(p) }));
-      assert.equal(e.code, "ERR_INVALID_OUTPUT");
+      // Deno's node:fs reaches only files deno opened: there the forging write fails (EBADF).
+      assert.equal(e.code, runtimeType === "deno" ? "ERR_TOOL_FAILED" : "ERR_INVALID_OUTPUT", e.message);
       assert.deepEqual(forged, []);
     });
 

@@ -702,7 +702,7 @@ for (const runtimeType of RUNTIMES) {
       reached((await seen(web, "fetch the open port", () => call(rt, "fetchText", { url: `http://api.test:${H}/open` }))).result, "/open", "open port");
     });
 
-    it("with no --allow-net at all, fetch (and, on node, http(s).request and net.connect) fail with ERR_NET_DENIED naming host:port, names included (no lookup); bare --allow-net reaches the same servers", async () => {
+    it("with no --allow-net at all, fetch (and, on node and deno, http(s).request and net.connect) fail with ERR_NET_DENIED naming host:port, names included (no lookup); bare --allow-net reaches the same servers", async () => {
       const none = await runtime(runtimeType, []);
       const run = async (rt: Runtime, tool: string, input: unknown) => (await rt.executeTool(tool, `net-${++execCounter}`, input, null)) as Outcome;
       const noNetwork = (target: string) => `tool-runtime: connection to ${target} refused: the policy grants no network (--allow-net)`;
@@ -710,9 +710,9 @@ for (const runtimeType of RUNTIMES) {
         // [tool, input, target, whether this runtime's client is covered]
         ["fetchText", { url: `http://127.0.0.1:${H}/` }, `127.0.0.1:${H}`, true],
         ["fetchText", { url: `https://api.test:${S}/` }, `api.test:${S}`, true],
-        ["request", { url: `http://127.0.0.1:${H}/` }, `127.0.0.1:${H}`, runtimeType === "node"],
-        ["request", { url: `https://api.test:${S}/` }, `api.test:${S}`, runtimeType === "node"],
-        ["tcpEcho", { host: "127.0.0.1", port: E, message: "hi" }, `127.0.0.1:${E}`, runtimeType === "node"],
+        ["request", { url: `http://127.0.0.1:${H}/` }, `127.0.0.1:${H}`, runtimeType !== "bun"],
+        ["request", { url: `https://api.test:${S}/` }, `api.test:${S}`, runtimeType !== "bun"],
+        ["tcpEcho", { host: "127.0.0.1", port: E, message: "hi" }, `127.0.0.1:${E}`, runtimeType !== "bun"],
       ];
       for (const [tool, input, target, covered] of cases) {
         const what = `${tool} ${target}`;

@@ -80,10 +80,11 @@ describe("the packed package, installed into a fresh project", () => {
     assert.deepEqual(installed.optionalDependencies, { [platform.name]: repoPackage.version });
     assert.equal(installed.devDependencies, undefined);
     assert.equal(installed.scripts, undefined);
-    // Every peer is optional (bun for node-only users; ai, bullmq, ioredis for the subpaths that need them).
+    // Every peer is optional (bun and deno for node-only users; ai, bullmq, ioredis for the subpaths that need them).
     assert.deepEqual(Object.keys(installed.peerDependenciesMeta).sort(), Object.keys(installed.peerDependencies).sort());
     assert.ok(Object.values(installed.peerDependenciesMeta).every((m: any) => m.optional === true));
     assert.ok("bun" in installed.peerDependencies);
+    assert.ok("deno" in installed.peerDependencies);
     for (const f of ["index.js", "index.mjs", "index.d.ts", "binding.js", "lib/native.js", "lib/typed.d.ts", "README.md", "LICENSE"]) {
       assert.ok(main.files.includes(f), `main package lacks ${f}: ${main.files.join(" ")}`);
     }

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { ProcessError, type Runtime, type RuntimeConfigInput, ToolExecutionError } from "tool-runtime";
-import { FIXTURES, makeRuntime } from "./helpers";
+import { FIXTURES, RUNTIMES, makeRuntime } from "./helpers";
 import { NODES } from "./node-versions";
 import { rejection, waitIdle } from "./proc-helpers";
 
@@ -14,6 +14,7 @@ const ROOT = path.join(FIXTURES, "ts-project");
 const TARGETS: { name: string; config: RuntimeConfigInput; node?: string }[] = [
   { name: "bun", config: { runtimeType: "bun" } },
   ...NODES.map((n) => ({ name: `node ${n.major}`, config: { runtimeType: "node" as const, runtimePath: n.path }, node: n.version })),
+  ...(RUNTIMES.includes("deno") ? [{ name: "deno", config: { runtimeType: "deno" as const } }] : []),
 ];
 
 const MODES: { name: string; config: RuntimeConfigInput }[] = [

@@ -95,11 +95,12 @@ function readableCopy(): string {
   }
   for (const f of fs.readdirSync(REPO).filter((n) => n.endsWith(".node"))) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
   fs.cpSync(path.join(REPO, "node_modules", "bun"), path.join(dir, "node_modules", "bun"), { recursive: true });
+  fs.cpSync(path.join(REPO, "node_modules", "deno"), path.join(dir, "node_modules", "deno"), { recursive: true });
   spawnSync("chmod", ["-R", "a+rX", dir]);
   return dir;
 }
 
-it("enforces the sandbox and the memory limit for an ordinary user, on bun and node", () => {
+it("enforces the sandbox and the memory limit for an ordinary user, on bun, node and deno", () => {
   let cmd: string[];
   if (AS_ROOT) {
     const canRead = spawnSync("runuser", ["-u", USER, "--", "test", "-r", path.join(REPO, "index.js")]).status === 0;

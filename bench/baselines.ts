@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { Piscina } from "piscina";
-import { BENCH_DIR, CALL_TIMEOUT_MS, CLEAN_ENV, TOOL_ID } from "./settings";
+import { bareArgs, BENCH_DIR, CALL_TIMEOUT_MS, CLEAN_ENV, scriptArgs, TOOL_ID } from "./settings";
 import type { CallFn } from "./measure";
 import { cleanups, track } from "./resources";
 
@@ -16,7 +16,7 @@ export function checkResult(result: unknown, n: number): void {
 export function handSpawnCall(binary: string, script: string): CallFn {
   return (i) =>
     new Promise<void>((resolve, reject) => {
-      const child = track(spawn(binary, [script], { env: CLEAN_ENV, stdio: ["pipe", "pipe", "pipe"] }));
+      const child = track(spawn(binary, [...scriptArgs(binary), script], { env: CLEAN_ENV, stdio: ["pipe", "pipe", "pipe"] }));
       let out = "";
       let err = "";
       const timer = setTimeout(() => {
@@ -47,7 +47,7 @@ export function handSpawnCall(binary: string, script: string): CallFn {
 export function bareStartCall(binary: string): CallFn {
   return () =>
     new Promise<void>((resolve, reject) => {
-      const child = track(spawn(binary, ["-e", "0"], { env: CLEAN_ENV, stdio: "ignore" }));
+      const child = track(spawn(binary, bareArgs(binary), { env: CLEAN_ENV, stdio: "ignore" }));
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         reject(new Error(`bare start timed out after ${CALL_TIMEOUT_MS} ms`));
@@ -67,7 +67,7 @@ export function bareStartCall(binary: string): CallFn {
 /** One persistent process speaking newline-delimited JSON over its stdin/stdout; calls may overlap. */
 export async function startRawWorker(binary: string): Promise<{ call: CallFn; pid: number | undefined }> {
   const child = track(
-    spawn(binary, [path.join(BENCH_DIR, "raw-worker.mjs")], { env: CLEAN_ENV, stdio: ["pipe", "pipe", "pipe"] }),
+    spawn(binary, [...scriptArgs(binary), path.join(BENCH_DIR, "raw-worker.mjs")], { env: CLEAN_ENV, stdio: ["pipe", "pipe", "pipe"] }),
   );
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let buf = "";

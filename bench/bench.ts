@@ -3,7 +3,7 @@
 //
 //   node --import tsx bench/bench.ts
 //
-// Rows, per runtime (bun, node); "sandboxed" means the default policy under the strict sandbox:
+// Rows, per runtime (bun, node, deno); "sandboxed" means the default policy under the strict sandbox:
 //   1. cold: `executeTool` with a fresh process per call, sandboxed and with the sandbox off
 //   2. single-use warm pool (`pool: { minIdle: 2 }`), sequential, paced so the pool refills
 //      between calls (an untimed pause of 1.5x the cold median measured just before, then, if the
@@ -16,7 +16,7 @@
 //      (measured again with each runtime's rows)
 //   6. newline-delimited JSON round trip to one persistent runtime process over a pipe, sequential
 //      and 64 in flight: the floor
-//   plus `bun -e 0` / `node -e 0`, and, when the runtime accepts host allowlists, one HTTP GET to a
+//   plus `bun -e 0` / `node -e 0` / `deno eval 0`, and, when the runtime accepts host allowlists, one HTTP GET to a
 //   loopback server through the egress proxy (`--allow-net=127.0.0.1:PORT`) against bare
 //   `--allow-net`, both on a reuse pool.
 // Ratios: sequential rows compare medians with the sequential rows 5 and 6 (lower is better);
@@ -32,6 +32,7 @@
 // BENCH_ITERATIONS=N,M  N per process-spawning row, M per round-trip row
 //                       (the single-use pool row runs 2N calls; an in-flight row runs at least M
 //                       calls and 1 s, at most 10 s; network rows M/4 calls)
+// BENCH_RUNTIMES=R,S    only these runtimes (default bun,node,deno)
 // BENCH_WORKERS=W       workers (and piscina threads) for the 64-in-flight rows (default 2: the
 //                       number of cores this bench was written for)
 // A few warm-up calls per row are run first and excluded.
@@ -39,7 +40,7 @@
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
-import { RuntimeFactory, sandboxCapabilities } from "tool-runtime";
+import { RuntimeFactory, type RuntimeType, sandboxCapabilities } from "tool-runtime";
 import { cpuSnapshot } from "../scripts/proc";
 import {
   BENCH_DIR,
@@ -75,6 +76,8 @@ import {
   targetsOf,
 } from "./report";
 
+const BENCH_RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",") as RuntimeType[];
+
 async function main(): Promise<void> {
   const started = performance.now();
   console.log(`tool-runtime bench: trivial tool \`${TOOL_ID}\` from bench/${TOOLS_FILE}`);
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
   const results: RuntimeResult[] = [];
   try {
     const shared = await sharedSetup();
-    for (const runtimeType of ["bun", "node"] as const) {
+    for (const runtimeType of BENCH_RUNTIMES) {
       const r = await benchRuntime(factory, runtimeType, shared);
       results.push(r);
       printDetailTable(`${runtimeType}: per call`, r.rows, baselinesOf(r));

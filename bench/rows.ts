@@ -20,6 +20,7 @@ import {
   ROUND_TRIP_N,
   ROUND_TRIP_WARMUP,
   runtimeBinary,
+  bareArgs,
   runtimeConfig,
   SINGLE_USE_MIN_IDLE,
   SINGLE_USE_N,
@@ -108,7 +109,7 @@ export async function coldRows(factory: RuntimeFactory, runtimeType: RuntimeType
     pkg(LABEL.sandboxed, made.sandboxed),
     pkg(LABEL.off, made.off),
     { name: LABEL.hand, fn: handSpawnCall(binary, script), note: `${binary} ${path.relative(process.cwd(), script)}` },
-    { name: LABEL.bare, fn: bareStartCall(binary), note: `${binary} -e 0` },
+    { name: LABEL.bare, fn: bareStartCall(binary), note: `${binary} ${bareArgs(binary).join(" ")}` },
   ];
   const rows = await measureInterleaved(cases, SPAWN_N, SPAWN_WARMUP, SPAWN_ROUNDS);
   await closeRuntime(made.sandboxed.rt);
@@ -320,7 +321,8 @@ export async function benchRuntime(factory: RuntimeFactory, runtimeType: Runtime
 
 export function runtimeVersion(binary: string): string {
   try {
-    return execFileSync(binary, ["--version"], { env: CLEAN_ENV, encoding: "utf8", timeout: 10_000 }).trim();
+    // deno prints its V8 and TypeScript versions on further lines.
+    return execFileSync(binary, ["--version"], { env: CLEAN_ENV, encoding: "utf8", timeout: 10_000 }).trim().split("\n")[0];
   } catch (e) {
     return `(version unknown: ${describeError(e)})`;
   }

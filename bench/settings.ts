@@ -66,7 +66,20 @@ function bunPath(): string {
 }
 
 export function runtimeBinary(rt: RuntimeType): string {
+  if (rt === "deno") return path.join(path.dirname(require.resolve("deno/package.json")), "deno");
   return rt === "bun" ? bunPath() : process.execPath;
+}
+
+const isDeno = (binary: string) => path.basename(binary) === "deno";
+
+/** The arguments before a script for the baselines: deno needs `run` and its permissions. */
+export function scriptArgs(binary: string): string[] {
+  return isDeno(binary) ? ["run", "-A", "--no-config", "--no-lock", "--node-modules-dir=manual"] : [];
+}
+
+/** A bare start: `-e 0`, or `deno eval 0`. */
+export function bareArgs(binary: string): string[] {
+  return isDeno(binary) ? ["eval", "0"] : ["-e", "0"];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +110,7 @@ export const LABEL = {
   sandboxed: "cold, sandboxed (default policy)",
   off: "cold, sandbox off",
   hand: "cold, hand-written spawn (no sandbox)",
-  bare: "bare start (-e 0)",
+  bare: "bare start (-e 0; deno eval 0)",
   singleUse: `warm pool, single-use, minIdle ${SINGLE_USE_MIN_IDLE} (sandboxed)`,
   reuseSeq: "reuse pool, sequential (sandboxed)",
   reuseInFlight: `reuse pool, ${IN_FLIGHT} in flight, maxConcurrency ${IN_FLIGHT} (sandboxed)`,

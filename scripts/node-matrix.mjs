@@ -38,7 +38,8 @@ for (const node of nodes) {
   const run = spawnSync(
     node,
     ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...tests],
-    { cwd: repo, stdio: "inherit", env: { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}` } },
+    // deno does not run on the host's node: its cases run in the first pass only (CI time).
+    { cwd: repo, stdio: "inherit", env: { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}`, ...(node === nodes[0] ? {} : { TOOL_RUNTIME_TEST_DENO: "0" }) } },
   );
   results.push({ version, status: run.status, seconds: (performance.now() - started) / 1000 });
 }

@@ -100,6 +100,7 @@ fn ms(name: &str, v: f64) -> std::result::Result<u64, CoreError> {
 #[napi(object)]
 pub struct BindingHints {
     pub bun_path: Option<String>,
+    pub deno_path: Option<String>,
     pub node_path: Option<String>,
     pub node_version: Option<String>,
     pub amaro_path: Option<String>,
@@ -109,6 +110,7 @@ impl From<BindingHints> for RuntimeHints {
     fn from(h: BindingHints) -> Self {
         RuntimeHints {
             bun_path: h.bun_path.map(PathBuf::from),
+            deno_path: h.deno_path.map(PathBuf::from),
             node_path: h.node_path.map(PathBuf::from),
             node_version: h.node_version,
             amaro_path: h.amaro_path.map(PathBuf::from),

@@ -32,7 +32,8 @@ function probePolicies(permissions) {
 
 function version(binary) {
   const out = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-  return out.status === 0 ? out.stdout.trim() : null;
+  // deno prints "deno 2.9.6 (stable, ...)" and then its V8 and TypeScript versions.
+  return out.status === 0 ? out.stdout.trim().split("\n")[0].replace(/^deno (\S+).*/, "$1") : null;
 }
 
 function brief(e) {
@@ -126,7 +127,7 @@ async function doctor(argv, help) {
     fs.writeFileSync(path.join(root, "tools.mjs"), "export function ping() { return { pong: true }; }\n");
     const base = { ...config, entrypointPath: "tools.mjs" };
     const runtimes = [];
-    for (const type of ["bun", "node"]) runtimes.push(await checkRuntime(root, type, base));
+    for (const type of ["bun", "node", "deno"]) runtimes.push(await checkRuntime(root, type, base));
     const permissions = parsed.permissions.length ? parsed.permissions : (config.permissions ?? config.bunPermissions);
     const checked = { runtime: config.runtimeType, sandbox: config.sandbox, permissions, ...(await tryCall(root, base)) };
     const found = runtimes.find((r) => r.runtime === config.runtimeType && r.found) ?? runtimes.find((r) => r.found);

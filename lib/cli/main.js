@@ -11,7 +11,7 @@ const { doctor, DOCTOR_HELP } = require("./doctor.js");
 const COMMON_HELP = `Options of every command:
   --root DIR             the project folder (default: the current folder)
   --entrypoint PATH      the tools' module, relative to the root (default: ./tools.ts)
-  --runtime bun|node     the runtime that runs the tools (default: bun)
+  --runtime bun|node|deno  the runtime that runs the tools (default: bun)
   --sandbox MODE         strict (default), best-effort or off
   --allow-read[=PATHS] --allow-write[=PATHS] --allow-net[=HOSTS] --allow-env[=NAMES]
   --allow-run[=PROGRAMS] --allow-all (-A) --deny-read|write|net|env|run[=...]

@@ -11,7 +11,7 @@ function configFrom({ values, permissions }) {
   const config = configFromEnv(process.env);
   if (values.entrypoint !== undefined) config.entrypointPath = values.entrypoint;
   if (values.runtime !== undefined) {
-    if (values.runtime !== "bun" && values.runtime !== "node") throw new UsageError(`--runtime must be bun or node, got ${values.runtime}`);
+    if (!["bun", "node", "deno"].includes(values.runtime)) throw new UsageError(`--runtime must be bun, node or deno, got ${values.runtime}`);
     config.runtimeType = values.runtime;
   }
   if (values.sandbox !== undefined) config.sandbox = values.sandbox;

@@ -13,13 +13,15 @@ use crate::error::{Error, Result};
 
 pub const RUNTIME_TYPE_BUN: &str = "bun";
 pub const RUNTIME_TYPE_NODE: &str = "node";
-pub const SUPPORTED_RUNTIME_TYPES: [&str; 2] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE];
+pub const RUNTIME_TYPE_DENO: &str = "deno";
+pub const SUPPORTED_RUNTIME_TYPES: [&str; 3] = [RUNTIME_TYPE_BUN, RUNTIME_TYPE_NODE, RUNTIME_TYPE_DENO];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", try_from = "String")]
 pub enum RuntimeType {
     Bun,
     Node,
+    Deno,
 }
 
 impl RuntimeType {
@@ -27,6 +29,7 @@ impl RuntimeType {
         match s {
             RUNTIME_TYPE_BUN => Ok(RuntimeType::Bun),
             RUNTIME_TYPE_NODE => Ok(RuntimeType::Node),
+            RUNTIME_TYPE_DENO => Ok(RuntimeType::Deno),
             other => Err(Error::invalid_config(format!(
                 "runtimeType: unsupported runtime type {other:?}; supported types are: {}",
                 SUPPORTED_RUNTIME_TYPES.join(", ")
@@ -38,11 +41,12 @@ impl RuntimeType {
         match self {
             RuntimeType::Bun => RUNTIME_TYPE_BUN,
             RuntimeType::Node => RUNTIME_TYPE_NODE,
+            RuntimeType::Deno => RUNTIME_TYPE_DENO,
         }
     }
 }
 
-/// Exactly `bun` or `node`, case-sensitive.
+/// Exactly `bun`, `node` or `deno`, case-sensitive.
 pub fn is_valid_runtime_type(s: &str) -> bool {
     SUPPORTED_RUNTIME_TYPES.contains(&s)
 }
@@ -552,7 +556,7 @@ mod tests {
     fn malformed_env_values_name_the_variable() {
         for (k, v) in [
             ("COMPOZY_TOOL_TIMEOUT", "30"),
-            ("COMPOZY_RUNTIME_TYPE", "deno"),
+            ("COMPOZY_RUNTIME_TYPE", "quickjs"),
             ("COMPOZY_BACKOFF_MAX_INTERVAL", "fast"),
             ("COMPOZY_BUN_PERMISSIONS", "allow-read"),
             ("COMPOZY_BUN_PERMISSIONS", "--allow-teleport"),
@@ -577,9 +581,9 @@ mod tests {
         let e = apply(serde_json::json!({"runtimeTipe": "bun"})).unwrap_err();
         assert!(e.to_string().contains("runtimeTipe"), "{e}");
         let e = RuntimeConfig::default()
-            .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "deno"})).unwrap())
+            .apply(ConfigPatch::from_json(serde_json::json!({"runtimeType": "quickjs"})).unwrap())
             .unwrap_err();
-        assert!(e.to_string().contains("bun, node"), "{e}");
+        assert!(e.to_string().contains("bun, node, deno"), "{e}");
         assert!(apply(serde_json::json!({"toolExecutionTimeoutMs": -1})).is_err());
         assert!(ConfigPatch::from_json(serde_json::json!([1])).is_err());
     }
@@ -597,7 +601,7 @@ mod tests {
             (serde_json::json!({"pool": 3}), "pool"),
             (serde_json::json!({"netHosts": {"a": [1]}}), "netHosts.a[0]"),
             (serde_json::json!({"sandbox": "loose"}), "sandbox"),
-            (serde_json::json!({"runtimeType": "deno"}), "runtimeType"),
+            (serde_json::json!({"runtimeType": "quickjs"}), "runtimeType"),
         ] {
             let e = apply(patch.clone()).unwrap_err();
             assert_eq!(e.code(), "ERR_INVALID_CONFIG");

@@ -1,5 +1,5 @@
-//! Finding the bun or node binary: an explicit `runtimePath`, else a hint from the embedding
-//! (the bun that `npm install` brought, the node that is running), else `PATH`.
+//! Finding the bun, node or deno binary: an explicit `runtimePath`, else a hint from the
+//! embedding (the bun or deno that `npm install` brought, the node that is running), else `PATH`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ pub const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub struct RuntimeHints {
     /// The bun binary installed with the package (`node_modules/bun/bin/bun.exe`).
     pub bun_path: Option<PathBuf>,
+    /// The deno binary installed with the package: `node_modules/deno/deno` (put there by its
+    /// postinstall script) or its platform package's (`@deno/linux-x64-glibc/deno`).
+    pub deno_path: Option<PathBuf>,
     /// The running node (`process.execPath`).
     pub node_path: Option<PathBuf>,
     /// `process.versions.node` of `node_path`, so no process is started to learn it.
@@ -80,6 +83,7 @@ pub fn locate_runtime(runtime: RuntimeType, explicit: Option<&Path>, hints: &Run
     let hint = match runtime {
         RuntimeType::Bun => hints.bun_path.as_deref(),
         RuntimeType::Node => hints.node_path.as_deref(),
+        RuntimeType::Deno => hints.deno_path.as_deref(),
     };
     let placeholder = hint.filter(|p| is_executable_file(p) && is_unrunnable(p));
     let found = hint
@@ -98,6 +102,19 @@ pub fn locate_runtime(runtime: RuntimeType, explicit: Option<&Path>, hints: &Run
                         .into()
                 }
                 RuntimeType::Node => "node was not found on PATH: set runtimePath".into(),
+                RuntimeType::Deno => match hints.deno_path.as_deref() {
+                    // The package is there but its platform binary is not: deno's npm package
+                    // brings the binary as an optional dependency, which an install may omit.
+                    Some(p) => format!(
+                        "deno's npm package is installed but {} is not a deno binary (its platform package \
+                         @deno/<platform> was not installed: optional dependencies omitted, or another \
+                         platform); reinstall deno, put it on PATH, or set runtimePath",
+                        p.display()
+                    ),
+                    None => "deno was not found: install it beside tool-runtime (npm install deno, an optional \
+                             peer dependency), put it on PATH, or set runtimePath; or use runtimeType \"node\""
+                        .into(),
+                },
             },
         )),
     }
@@ -138,6 +155,28 @@ mod tests {
         assert!(is_unrunnable(&executable(dir.path(), "bun.exe", PLACEHOLDER.as_bytes())));
         assert!(!is_unrunnable(&executable(dir.path(), "script", b"#!/bin/sh\nexit 0\n")));
         assert!(!is_unrunnable(&std::env::current_exe().unwrap()));
+    }
+
+    #[test]
+    fn a_deno_package_without_its_platform_binary_says_so() {
+        if which("deno").is_some() {
+            return; // a deno on PATH is found instead, rightly
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("node_modules/deno/deno");
+        let hints = RuntimeHints { deno_path: Some(missing.clone()), ..Default::default() };
+        match locate_runtime(RuntimeType::Deno, None, &hints) {
+            Err(Error::RuntimeUnavailable { runtime, reason, .. }) => {
+                assert_eq!(runtime, "deno");
+                assert!(reason.contains(&missing.display().to_string()), "{reason}");
+                assert!(reason.contains("@deno/<platform>"), "{reason}");
+            }
+            other => panic!("expected RuntimeUnavailable, got {other:?}"),
+        }
+        // The twin: the same hint at a real binary is taken.
+        let real = std::env::current_exe().unwrap();
+        let hints = RuntimeHints { deno_path: Some(real.clone()), ..Default::default() };
+        assert_eq!(locate_runtime(RuntimeType::Deno, None, &hints).unwrap(), real.canonicalize().unwrap());
     }
 
     #[test]

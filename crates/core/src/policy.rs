@@ -169,6 +169,15 @@ impl Policy {
         Ok(self)
     }
 
+    /// Whether no `--deny-*` flag was given.
+    pub fn no_denies(&self) -> bool {
+        self.deny_read.is_none()
+            && self.deny_write.is_none()
+            && self.deny_net.is_none()
+            && self.deny_env.is_none()
+            && self.deny_run.is_none()
+    }
+
     /// Whether the tool may start other programs at all.
     pub fn run_allowed(&self) -> bool {
         !self.run.is_none() && !self.deny_run.is_all()

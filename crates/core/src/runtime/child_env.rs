@@ -24,6 +24,14 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
         // (0.5 ms), one that no later call can use.
         env.insert("BUN_RUNTIME_TRANSPILER_CACHE_PATH".into(), "0".into());
     }
+    if inner.config.runtime_type == RuntimeType::Deno {
+        // A folder that cannot exist: deno then keeps its caches (module analysis, V8 code)
+        // in memory. Never the user's ~/.cache/deno or the project, never shared between calls,
+        // and a call's source (executeCode) lands in no file; a per-call cache folder would
+        // only ever be written (it measured slower), never read again.
+        env.insert("DENO_DIR".into(), "/dev/null/deno".into());
+        env.insert("DENO_NO_UPDATE_CHECK".into(), "1".into());
+    }
     if !inner.policy.env.is_none() {
         env.extend(host_vars(|k| inner.policy.env_allowed(k)));
     }
@@ -60,6 +68,14 @@ pub(super) fn runtime_args(inner: &Inner, tmp: &Path, limits: &Limits) -> Vec<Os
         RuntimeType::Bun => {
             // Bun would otherwise try to install missing imports from the network.
             args.push("--no-install".into());
+        }
+        RuntimeType::Deno => {
+            args.extend(crate::sandbox::DENO_BASE_ARGS.iter().map(OsString::from));
+            if let Some(mb) = limits.memory_limit_mb {
+                // As node's --max-old-space-size: a clean heap error before the kernel kills.
+                args.push(format!("--v8-flags=--max-old-space-size={}", (mb * 3 / 4).max(16)).into());
+            }
+            args.extend(inner.sandbox.deno_permission_args(tmp));
         }
         RuntimeType::Node => {
             if let Some(mb) = limits.memory_limit_mb {

@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod child;
+mod deno;
 pub mod init;
 mod modules;
 mod report;
@@ -22,6 +23,7 @@ use landlock::{
 
 pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
 pub use child::ChildSandbox;
+pub use deno::DENO_BASE_ARGS;
 pub use report::{DeniedReport, HarnessReport, PermissionReport, RuntimeAccess, SandboxReport};
 pub use seccomp::ExecPointers;
 

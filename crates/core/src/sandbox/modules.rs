@@ -81,8 +81,10 @@ fn symlink_targets(nm: &Path) -> Vec<PathBuf> {
 }
 
 /// The words bun and node use when a module cannot be found or read.
-const RESOLUTION_FAILURES: [&str; 5] = [
+const RESOLUTION_FAILURES: [&str; 6] = [
     "Cannot find package",
+    // Deno's own permission layer, refusing a module outside --allow-read.
+    "Requires read access to",
     "Cannot find module",
     "ERR_MODULE_NOT_FOUND",
     "ERR_ACCESS_DENIED",

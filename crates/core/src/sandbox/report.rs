@@ -46,7 +46,7 @@ pub struct SandboxReport {
     /// What every runtime is granted regardless of the policy, to start and load its code.
     pub runtime_access: RuntimeAccess,
     /// `--deny-read` and `--deny-write` paths and what enforces them: node's permission model
-    /// cannot carve a path out of an allowed tree, so it never counts here.
+    /// cannot carve a path out of an allowed tree, so it never counts here (deno's can).
     pub denied: DeniedReport,
     pub harness: HarnessReport,
 }
@@ -94,12 +94,16 @@ impl RuntimeSandbox {
         let landlock = on && self.abi.is_some();
         let scope = landlock && self.caps.landlock_at_least(6);
         let node = on && self.runtime_type == RuntimeType::Node;
+        let deno = on && self.runtime_type == RuntimeType::Deno;
         let mut fs_by = vec![];
         if landlock {
             fs_by.push("landlock");
         }
         if node {
             fs_by.push("node-permission-model");
+        }
+        if deno {
+            fs_by.push("deno-permissions");
         }
         let mut net_by = vec![];
         if on && !self.policy.net_allowed() {
@@ -115,6 +119,9 @@ impl RuntimeSandbox {
             if landlock && self.caps.landlock_at_least(4) {
                 net_by.push("landlock-tcp");
             }
+            if deno {
+                net_by.push("deno-permissions");
+            }
         }
         let mut run_by = vec![];
         if landlock {
@@ -125,6 +132,9 @@ impl RuntimeSandbox {
         }
         if node && !self.policy.run_allowed() {
             run_by.push("node-permission-model");
+        }
+        if deno {
+            run_by.push("deno-permissions");
         }
         let mut abstract_by = vec![];
         if self.netns {
@@ -176,7 +186,12 @@ impl RuntimeSandbox {
             denied: DeniedReport {
                 read: self.denied.0.clone(),
                 write: self.denied.1.clone(),
-                enforced_by: if landlock { vec!["landlock"] } else { vec![] },
+                enforced_by: match (landlock, deno) {
+                    (true, true) => vec!["landlock", "deno-permissions"],
+                    (true, false) => vec!["landlock"],
+                    (false, true) => vec!["deno-permissions"],
+                    (false, false) => vec![],
+                },
             },
             harness: HarnessReport {
                 path: self.harness_dir.join(crate::harness::WORKER_FILE_NAME),

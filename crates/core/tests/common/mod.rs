@@ -19,7 +19,7 @@ pub fn hints() -> RuntimeHints {
     let bun = repo_root().join("node_modules/bun/bin/bun.exe");
     assert!(bun.exists(), "bun is missing: run npm install first ({})", bun.display());
     let amaro = repo_root().join("node_modules/amaro");
-    RuntimeHints { bun_path: Some(bun), node_path: None, node_version: None, amaro_path: Some(amaro) }
+    RuntimeHints { bun_path: Some(bun), deno_path: None, node_path: None, node_version: None, amaro_path: Some(amaro) }
 }
 
 pub fn factory() -> RuntimeFactory {

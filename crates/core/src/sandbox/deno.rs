@@ -1,0 +1,128 @@
+//! Deno's own permission model as a second layer, compiled from the same policy as the kernel
+//! rules (never the only layer: Deno follows a symlink out of an allowed folder, the kernel
+//! does not). Deno is where the policy's flag syntax comes from, so most flags pass through
+//! with the paths the kernel rules use; what differs is said where it happens.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::RuntimeSandbox;
+use crate::config::{RuntimeType, SandboxMode};
+use crate::policy::{Grant, NetTarget};
+
+/// Flags of every deno call, sandboxed or not: a call never fetches anything (no remote
+/// modules, no npm or JSR downloads), a user's `deno.json`/`deno.lock` does not change how the
+/// harness runs (the tool runs as on node: from the project's `node_modules`), and nothing
+/// ever waits on a permission prompt.
+pub const DENO_BASE_ARGS: [&str; 7] =
+    ["run", "--no-config", "--no-lock", "--node-modules-dir=manual", "--no-remote", "--cached-only", "--no-prompt"];
+
+fn joined(flag: &str, items: impl IntoIterator<Item = String>) -> Option<OsString> {
+    let mut items: Vec<String> = items.into_iter().collect();
+    items.sort();
+    items.dedup();
+    (!items.is_empty()).then(|| format!("{flag}={}", items.join(",")).into())
+}
+
+fn paths(v: &[PathBuf]) -> impl Iterator<Item = String> + '_ {
+    v.iter().map(|p| p.display().to_string())
+}
+
+fn host(t: &NetTarget) -> String {
+    let h = if t.host.contains(':') { format!("[{}]", t.host) } else { t.host.clone() };
+    match t.port {
+        Some(p) => format!("{h}:{p}"),
+        None => h,
+    }
+}
+
+impl RuntimeSandbox {
+    pub fn deno_permission_args(&self, tmp: &Path) -> Vec<OsString> {
+        if self.runtime_type != RuntimeType::Deno {
+            return Vec::new();
+        }
+        if self.mode == SandboxMode::Off {
+            // As node without its permission flags: no sandbox means no confinement at all.
+            return vec!["--allow-all".into()];
+        }
+        let p = &self.policy;
+        if p.read.is_all() && p.write.is_all() && p.net_allowed() && p.env.is_all() && p.run.is_all() && p.no_denies() {
+            // `--allow-all`: deno's as well, which alone opens /proc, /dev and /sys to a tool
+            // (no --allow-read reaches them); the kernel sandbox still applies.
+            return vec!["--allow-all".into()];
+        }
+        let mut args: Vec<OsString> = Vec::new();
+        let tmp = tmp.to_path_buf();
+        if self.node_read.is_empty() {
+            args.push("--allow-read".into());
+        } else {
+            args.extend(joined("--allow-read", paths(&self.node_read).chain(paths(std::slice::from_ref(&tmp)))));
+        }
+        match &p.write {
+            Grant::All => args.push("--allow-write".into()),
+            Grant::Some(v) => args.extend(joined("--allow-write", paths(v).chain(paths(std::slice::from_ref(&tmp))))),
+            Grant::None => args.extend(joined("--allow-write", paths(std::slice::from_ref(&tmp)))),
+        }
+        // Unlike node's model, deno's carves denies out of its grants.
+        if let Grant::Some(v) = &p.deny_read {
+            args.extend(joined("--deny-read", paths(v)));
+        }
+        if let Grant::Some(v) = &p.deny_write {
+            args.extend(joined("--deny-write", paths(v)));
+        }
+        // The network: all of it, none, or the policy's hosts plus the egress proxy the
+        // harness and HTTP_PROXY route them through (deno checks the destination host, not the
+        // proxy it goes through, so the hosts themselves must be granted).
+        if p.net_allowed() {
+            args.push("--allow-net".into());
+        } else if self.proxy {
+            let proxy = format!("127.0.0.1:{}", crate::egress::PROXY_PORT);
+            match &p.net {
+                Grant::Some(v) => args.extend(joined("--allow-net", v.iter().map(host).chain([proxy]))),
+                _ => args.push("--allow-net".into()),
+            }
+            if let Grant::Some(v) = &p.deny_net {
+                args.extend(joined("--deny-net", v.iter().map(host)));
+            }
+        }
+        if p.net_allowed() || self.proxy {
+            // node:dns's Resolver asks deno for the interfaces before it sends a query.
+            args.push("--allow-sys=networkInterfaces".into());
+        }
+        // The process's environment is already exactly what the policy lets through (built by
+        // the host), and a warm worker rewrites `process.env` before each call.
+        args.push("--allow-env".into());
+        if p.run_allowed() {
+            match &p.run {
+                Grant::Some(progs) => {
+                    // Deno compares the path a tool spawns, not the file: a name is granted as
+                    // itself and at every PATH folder that has it (`/bin/sh` and `/usr/bin/sh`
+                    // are one file to the kernel rules), a path as given and resolved.
+                    let mut names: Vec<String> = Vec::new();
+                    for prog in progs {
+                        names.push(prog.clone());
+                        if !prog.contains('/') {
+                            for dir in crate::locate::BASE_PATH.split(':') {
+                                let at = Path::new(dir).join(prog);
+                                if crate::locate::is_executable_file(&at) {
+                                    names.push(at.display().to_string());
+                                }
+                            }
+                        }
+                        if let Some(real) = super::rules::resolve_program(prog) {
+                            names.push(real.display().to_string());
+                        }
+                    }
+                    args.extend(joined("--allow-run", names));
+                }
+                _ => args.push("--allow-run".into()),
+            }
+            if let Grant::Some(v) = &p.deny_run {
+                args.extend(joined("--deny-run", v.iter().cloned()));
+            }
+        }
+        // No --allow-ffi (native addons, dlopen) and no other --allow-sys (host facts): deno's
+        // defaults deny them and nothing in the policy grants them.
+        args
+    }
+}
