@@ -46,13 +46,21 @@ function writeAll(text) {
   }
 }
 
-// On node too, frames go out with the captured `fs.writeSync` rather than the socket's `write`
+// On node too (not deno, below), frames go out with the captured `fs.writeSync` rather than the socket's `write`
 // (stream methods on prototypes the tool can patch); the socket only reads. libuv made fd 3
 // non-blocking, which `writeAll` handles (EAGAIN: wait a millisecond, write the rest).
-const send = (tag, payload) => writeAll(`${tag} ${payload}\n`);
+let send = (tag, payload) => writeAll(`${tag} ${payload}\n`);
 if (!isBun) {
   const net = await import("node:net");
   const socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  if (isDeno) {
+    // Deno's node:fs cannot write to an fd it did not open (EBADF): frames go out through the
+    // socket, its `write` captured now (the stream machinery behind it stays reachable).
+    const write = socket.write.bind(socket);
+    send = (tag, payload) => {
+      write(`${tag} ${payload}\n`);
+    };
+  }
   startReading((onChunk, onEnd) => {
     socket.on("data", onChunk);
     socket.on("end", onEnd);
