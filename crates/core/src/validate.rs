@@ -44,7 +44,8 @@ pub fn validate_exec_id(id: &str) -> Result<()> {
 }
 
 /// Variables a tool may not set because they change what the runtime loads or how it runs.
-const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "NODE_", "BUN_", "JSC_", "MALLOC_", "GLIBC_", "NPM_CONFIG_"];
+const REFUSED_PREFIXES: &[&str] =
+    &["LD_", "DYLD_", "NODE_", "BUN_", "DENO_", "JSC_", "MALLOC_", "GLIBC_", "NPM_CONFIG_"];
 const REFUSED_NAMES: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_PATH",

@@ -12,13 +12,21 @@ use crate::locate::BASE_PATH;
 use crate::validate;
 
 /// The child's environment: the base, host variables passed by `--allow-env`, the call's own,
-/// and the proxy settings that must win over all of them.
+/// then the runtime's settings and the proxy's, which must win over all of them.
 pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("PATH".into(), BASE_PATH.into());
     env.insert("HOME".into(), tmp.display().to_string());
     env.insert("TMPDIR".into(), tmp.display().to_string());
     env.insert("LANG".into(), "C.UTF-8".into());
+    if !inner.policy.env.is_none() {
+        env.extend(host_vars(|k| inner.policy.env_allowed(k)));
+    }
+    for (k, v) in call_env {
+        env.insert(k.clone(), v.clone());
+    }
+    // The runtime's own settings come after the host's and the call's variables, so neither
+    // can change them (their prefixes are refused as well: `validate`).
     if inner.config.runtime_type == RuntimeType::Bun {
         // Bun would otherwise make a transpiler cache in every call's fresh HOME on start
         // (0.5 ms), one that no later call can use.
@@ -31,12 +39,6 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
         // only ever be written (it measured slower), never read again.
         env.insert("DENO_DIR".into(), "/dev/null/deno".into());
         env.insert("DENO_NO_UPDATE_CHECK".into(), "1".into());
-    }
-    if !inner.policy.env.is_none() {
-        env.extend(host_vars(|k| inner.policy.env_allowed(k)));
-    }
-    for (k, v) in call_env {
-        env.insert(k.clone(), v.clone());
     }
     env.extend(inner.sandbox.runtime_env());
     if inner.egress.is_some() {
