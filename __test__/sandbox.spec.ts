@@ -201,6 +201,7 @@ console.log(id);`),
   process.env.TR_OTHER = "other-value";
   process.env.NODE_TR_PROBE = "node-injection";
   process.env.BUN_TR_PROBE = "bun-injection";
+  process.env.DENO_TR_PROBE = "deno-injection";
 });
 
 after(async () => {
@@ -211,7 +212,7 @@ after(async () => {
   );
   udpSocket?.close();
   dnsSocket?.close();
-  for (const k of ["TR_HOST_SECRET", "TR_OTHER", "NODE_TR_PROBE", "BUN_TR_PROBE"]) delete process.env[k];
+  for (const k of ["TR_HOST_SECRET", "TR_OTHER", "NODE_TR_PROBE", "BUN_TR_PROBE", "DENO_TR_PROBE"]) delete process.env[k];
   if (shmId >= 0) bunFfi(`${SHM_LIBC}\nconsole.log(libc.symbols.shmctl(${shmId}, 0 /* IPC_RMID */, null));`);
   fs.rmSync(base, { recursive: true, force: true });
 });
@@ -614,18 +615,19 @@ for (const runtimeType of RUNTIMES) {
     const envOf = async (permissions: string[] | null) => {
       let env: Record<string, string | null> = {};
       await run({ permissions }, async (call) => {
-        env = (await call("env", { names: [...names, "NODE_TR_PROBE", "BUN_TR_PROBE"] })).env as Record<string, string | null>;
+        env = (await call("env", { names: [...names, "NODE_TR_PROBE", "BUN_TR_PROBE", "DENO_TR_PROBE"] })).env as Record<string, string | null>;
       });
       return env;
     };
 
     it("sees no host variable by default; --allow-env=NAME shows exactly that one", async () => {
-      assert.deepEqual(await envOf(null), { TR_HOST_SECRET: null, TR_OTHER: null, NODE_TR_PROBE: null, BUN_TR_PROBE: null });
+      assert.deepEqual(await envOf(null), { TR_HOST_SECRET: null, TR_OTHER: null, NODE_TR_PROBE: null, BUN_TR_PROBE: null, DENO_TR_PROBE: null });
       assert.deepEqual(await envOf(["--allow-read", "--allow-env=TR_HOST_SECRET"]), {
         TR_HOST_SECRET: "host-secret-value",
         TR_OTHER: null,
         NODE_TR_PROBE: null,
         BUN_TR_PROBE: null,
+        DENO_TR_PROBE: null,
       });
     });
 
@@ -635,18 +637,21 @@ for (const runtimeType of RUNTIMES) {
         TR_OTHER: "other-value",
         NODE_TR_PROBE: null,
         BUN_TR_PROBE: null,
+        DENO_TR_PROBE: null,
       });
       assert.deepEqual(await envOf(["--allow-read", "--allow-env=TR_*", "--deny-env=TR_OTHER"]), {
         TR_HOST_SECRET: "host-secret-value",
         TR_OTHER: null,
         NODE_TR_PROBE: null,
         BUN_TR_PROBE: null,
+        DENO_TR_PROBE: null,
       });
       const all = await envOf(["--allow-read", "--allow-env", "--deny-env=TR_HOST_SECRET"]);
       assert.equal(all.TR_HOST_SECRET, null);
       assert.equal(all.TR_OTHER, "other-value");
       assert.equal(all.NODE_TR_PROBE, null, "NODE_* passed under a bare --allow-env");
       assert.equal(all.BUN_TR_PROBE, null, "BUN_* passed under a bare --allow-env");
+      assert.equal(all.DENO_TR_PROBE, null, "DENO_* passed under a bare --allow-env");
     });
   });
 
@@ -848,6 +853,20 @@ for (const runtimeType of RUNTIMES) {
         await run({ permissions: ["--allow-all"] }, async (call) => {
           allowed(await call("readFile", { path: "/proc/self/status" }), "deno: /proc/self/status under --allow-all");
         });
+        // The report names deno's layer only where it holds: not for a bare --allow-run (deno
+        // then checks nothing), and not for denies without Landlock (deno compares the path it
+        // is given, so a symlink gets past it).
+        await run({ permissions: ["--allow-read", "--allow-run"] }, async (_call, rt) => {
+          assert.ok(!rt.sandbox.run.enforcedBy.includes("deno-permissions"), JSON.stringify(rt.sandbox.run));
+        });
+        process.env.TOOL_RUNTIME_PRETEND_MISSING = "landlock";
+        try {
+          await run({ sandbox: "best-effort", permissions: ["--allow-read", `--deny-read=${base}`] }, async (_call, rt) => {
+            assert.deepEqual(rt.sandbox.denied.enforcedBy, []);
+          });
+        } finally {
+          delete process.env.TOOL_RUNTIME_PRETEND_MISSING;
+        }
       }
       // Any --allow-write opens path unix sockets (seccomp cannot tell paths apart before
       // Landlock ABI 9), and the report says so rather than claiming what it cannot enforce.

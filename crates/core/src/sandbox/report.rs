@@ -133,7 +133,8 @@ impl RuntimeSandbox {
         if node && !self.policy.run_allowed() {
             run_by.push("node-permission-model");
         }
-        if deno {
+        // Under a bare --allow-run deno checks nothing; with a list (or none) it does.
+        if deno && !self.policy.run.is_all() {
             run_by.push("deno-permissions");
         }
         let mut abstract_by = vec![];
@@ -186,11 +187,12 @@ impl RuntimeSandbox {
             denied: DeniedReport {
                 read: self.denied.0.clone(),
                 write: self.denied.1.clone(),
+                // Deno compares the path it is given, so a symlink to a denied file gets past
+                // its check: it counts only beside Landlock, never alone.
                 enforced_by: match (landlock, deno) {
                     (true, true) => vec!["landlock", "deno-permissions"],
                     (true, false) => vec!["landlock"],
-                    (false, true) => vec!["deno-permissions"],
-                    (false, false) => vec![],
+                    (false, _) => vec![],
                 },
             },
             harness: HarnessReport {
