@@ -195,6 +195,19 @@ pub fn channel_open_in_child(pid: i32, inode: u64) -> bool {
     }
 }
 
+/// Whether `pid` is gone or dying: a zombie (`Z`), dead (`X`), or no longer in `/proc`. Such a
+/// process has lost its fds without closing anything on purpose.
+pub fn process_exiting(pid: i32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold any byte.
+        Ok(stat) => match stat.iter().rposition(|&b| b == b')') {
+            Some(end) => matches!(stat.get(end + 2), Some(b'Z' | b'X')),
+            None => false,
+        },
+        Err(_) => true,
+    }
+}
+
 /// Pointers for `execve`, built in the parent so the child only makes syscalls. The path, the
 /// argv array and the envp array each sit in a mapping of their own at a random address: the
 /// seccomp filter admits only this triple, and a tool must not be able to find it (see
@@ -505,6 +518,23 @@ pub fn is_transient_spawn_error(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_or_a_reaped_process_is_exiting_and_a_live_one_is_not() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        assert!(!process_exiting(pid), "a sleeping process");
+        child.kill().unwrap();
+        // Killed but not reaped: a zombie until `wait`.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !process_exiting(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(process_exiting(pid), "a zombie");
+        child.wait().unwrap();
+        assert!(process_exiting(pid), "a reaped process");
+        assert!(!process_exiting(std::process::id() as i32), "this process");
+    }
 
     #[test]
     fn exec_arguments_sit_at_independent_random_addresses() {

@@ -109,7 +109,14 @@ impl Worker {
                         // A process that is dying (a crash on a loaded machine) can take a while
                         // to be reaped after its fds are gone: give it a moment to show its exit
                         // before calling the channel closed by the tool.
-                        match tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await {
+                        let mut waited = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
+                        if waited.is_err() && self.runtime_pid().is_none_or(supervisor::process_exiting) {
+                            // Its fds are gone because it is dying, and its exit has not reached
+                            // us yet (its PID namespace's init reaps it, then mirrors its exit):
+                            // a crash under load, not a closed channel.
+                            waited = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+                        }
+                        match waited {
                             Ok(status) => {
                                 supervisor::kill_group(self.pid, libc::SIGKILL);
                                 self.exit_status = status.ok();
