@@ -7,6 +7,7 @@ import {
   ConfigError,
   RuntimeFactory,
   RuntimeTypeBun,
+  RuntimeTypeDeno,
   RuntimeTypeNode,
   SupportedRuntimeTypes,
   TimeoutError,
@@ -14,6 +15,7 @@ import {
   defaultConfig,
   fromAppConfig,
   isBunAvailable,
+  isDenoAvailable,
   isNodeAvailable,
   isValidRuntimeType,
   newId,
@@ -63,7 +65,7 @@ describe("config", () => {
   it("configFromEnv names the variable of a malformed value", () => {
     for (const [name, value] of [
       ["COMPOZY_TOOL_TIMEOUT", "30"],
-      ["COMPOZY_RUNTIME_TYPE", "deno"],
+      ["COMPOZY_RUNTIME_TYPE", "python"],
       ["COMPOZY_BACKOFF_INITIAL_INTERVAL", "soon"],
       ["COMPOZY_BUN_PERMISSIONS", "--allow-teleport"],
       ["COMPOZY_NODE_OPTIONS", "no-dashes"],
@@ -109,15 +111,16 @@ describe("config", () => {
     assert.deepEqual(ok.pool?.reuse, { maxCallsPerWorker: 100, maxRssMb: 256 });
   });
 
-  it("runtime types are exactly bun and node, case-sensitive", () => {
+  it("runtime types are exactly bun, node and deno, case-sensitive", () => {
     assert.equal(RuntimeTypeBun, "bun");
     assert.equal(RuntimeTypeNode, "node");
-    assert.deepEqual([...SupportedRuntimeTypes], ["bun", "node"]);
-    assert.equal(isValidRuntimeType("bun"), true);
-    assert.equal(isValidRuntimeType("node"), true);
-    for (const s of ["Bun", "NODE", "deno", "", " bun", 42]) assert.equal(isValidRuntimeType(s), false, String(s));
+    assert.equal(RuntimeTypeDeno, "deno");
+    assert.deepEqual([...SupportedRuntimeTypes], ["bun", "node", "deno"]);
+    for (const s of ["bun", "node", "deno"]) assert.equal(isValidRuntimeType(s), true, s);
+    for (const s of ["Bun", "NODE", "Deno", "python", "", " bun", 42]) assert.equal(isValidRuntimeType(s), false, String(s));
     assert.equal(isBunAvailable(), true);
     assert.equal(isNodeAvailable(), true);
+    assert.equal(isDenoAvailable(), true);
   });
 
   it("newId() gives unique ids that sort in creation order", () => {
