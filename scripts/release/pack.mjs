@@ -33,6 +33,7 @@ function stagePlatform(target, builtDir, files, version, stage) {
   pkg.main = target.addon;
   writeFileSync(path.join(dir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   copyFileSync(path.join(target.dir, "README.md"), path.join(dir, "README.md"));
+  copyFileSync(path.join(ROOT, "LICENSE"), path.join(dir, "LICENSE"));
   for (const f of files) cpSync(path.join(builtDir, f), path.join(dir, f));
   return dir;
 }
@@ -46,7 +47,7 @@ function stageMain(root, loaderDir, platformPackages, stage) {
   pkg.optionalDependencies = Object.fromEntries(platformPackages.map((name) => [name, root.version]));
   pkg.files = [...root.files, ...MAIN_EXTRA];
   writeFileSync(path.join(dir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
-  for (const entry of [...root.files, ...MAIN_EXTRA, "README.md"]) {
+  for (const entry of [...root.files, ...MAIN_EXTRA, "README.md", "LICENSE"]) {
     // The loader and its types come from the release build, not from whatever is in the tree.
     const from = ["binding.js", "binding.d.ts"].includes(entry) ? path.join(loaderDir, entry) : path.join(ROOT, entry);
     if (!existsSync(from)) throw new Error(`package.json "files" lists ${entry}, which does not exist`);
