@@ -1,4 +1,4 @@
-// Worker harness: the only code of ours that runs inside a tool's process (bun or node).
+// Worker harness: the only code of ours that runs inside a tool's process (bun, node or deno).
 // It imports the entrypoint, reads calls from fd 3, runs the tool and writes the outcome back on
 // fd 3, so the tool's own stdout and stderr can never corrupt a result. One line per frame:
 // "<tag> <json>\n". The host trusts nothing it reads here beyond framing; limits and deadlines
