@@ -398,35 +398,6 @@ await check("raw-loopback", () => new Promise((resolve, reject) => {
 }));
 "#;
 
-unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
-    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let n = libc::write(fd, data.as_ptr().cast(), data.len());
-    libc::close(fd);
-    if n != data.len() as isize {
-        return Err(std::io::Error::other("short write"));
-    }
-    Ok(())
-}
-
-unsafe fn loopback_up() {
-    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-    if s < 0 {
-        return;
-    }
-    let mut ifr: libc::ifreq = std::mem::zeroed();
-    for (i, b) in b"lo\0".iter().enumerate() {
-        ifr.ifr_name[i] = *b as libc::c_char;
-    }
-    if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) == 0 {
-        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr);
-    }
-    libc::close(s);
-}
-
 /// Starts `program script` in a new user and network namespace whose listener on
 /// 127.0.0.1:3128 comes back over a socketpair, as the runtime's wiring will do.
 fn spawn_isolated(
@@ -437,6 +408,7 @@ fn spawn_isolated(
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
     use std::os::unix::process::CommandExt;
     use tool_runtime_core::egress::{bind_loopback_listener, listener_from_fd, recv_fd, send_fd, PROXY_PORT};
+    use tool_runtime_core::sandbox::{loopback_up, write_proc};
 
     let (host_end, child_end) = std::os::unix::net::UnixStream::pair()?;
     let child_fd = child_end.as_raw_fd();

@@ -421,7 +421,11 @@ struct PathBeneathAttr {
     parent_fd: i32,
 }
 
-unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
+/// Writes `data` to a `/proc` file in one `write`, as the uid/gid maps require.
+///
+/// # Safety
+/// Async-signal-safe (only syscalls): callable between `fork` and `exec`.
+pub unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -436,7 +440,10 @@ unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
 }
 
 /// Brings up `lo` in the new network namespace, so a tool can talk to itself on 127.0.0.1.
-unsafe fn loopback_up() {
+///
+/// # Safety
+/// Async-signal-safe (only syscalls): callable between `fork` and `exec`.
+pub unsafe fn loopback_up() {
     let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
     if s < 0 {
         return;

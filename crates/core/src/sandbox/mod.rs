@@ -23,6 +23,9 @@ use landlock::{
 
 pub use capabilities::{capabilities, Capabilities, PRETEND_MISSING_ENV};
 pub use child::ChildSandbox;
+// For tests that build a network namespace the way a call's is built.
+#[doc(hidden)]
+pub use child::{loopback_up, write_proc};
 pub use deno::DENO_BASE_ARGS;
 pub use report::{DeniedReport, HarnessReport, PermissionReport, RuntimeAccess, SandboxReport};
 pub use seccomp::ExecPointers;
