@@ -80,15 +80,17 @@ impl State {
         self.limits.get(tool).is_none_or(|&limit| self.running_by_tool.get(tool).copied().unwrap_or(0) < limit)
     }
 
-    /// Calls waiting for a slot, as `maxQueue` counts them. While held, the first calls, for
+    /// Whether a new call would go past `maxQueue` by waiting. While held, the first calls, for
     /// the slots free but for the listing's, wait only for the listing: they would be running
-    /// without it.
-    fn queued(&self, max_running: usize) -> usize {
+    /// without it, so they do not count (the new one included: with `maxQueue: 0` the first
+    /// call of a fresh runtime waits for the listing rather than being refused).
+    fn line_full(&self, max_running: usize, max_waiting: usize) -> bool {
         if !self.held {
-            return self.waiting.len();
+            return self.waiting.len() >= max_waiting;
         }
         let free = max_running.saturating_sub(self.running - self.running_internal);
-        self.waiting.iter().filter(|w| w.tool.is_some()).count().saturating_sub(free)
+        let with_new = self.waiting.iter().filter(|w| w.tool.is_some()).count() + 1;
+        with_new.saturating_sub(free) > max_waiting
     }
 
     fn take_slot(&mut self, tool: Option<&Arc<str>>, internal: bool) {
@@ -137,7 +139,7 @@ impl Admission {
             return Ok(Ticket::Running(Permit { admission: Some(self.clone()), tool, internal }));
         }
         if let (Some(max), Some(_)) = (self.max_waiting, &tool) {
-            if st.queued(self.max_running) >= max {
+            if st.line_full(self.max_running, max) {
                 return Err(QueueFull { max_queue: max });
             }
         }
@@ -367,5 +369,16 @@ mod tests {
         let code = b.admit(Some("inline-code")).unwrap();
         b.untool(&code);
         assert!(tokio::time::timeout(std::time::Duration::from_secs(5), code.ready()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn with_max_queue_zero_the_first_call_of_a_held_admission_waits_for_the_listing() {
+        let a = Admission::new(1, Some(0), true);
+        let first = a.admit(Some("t")).unwrap();
+        assert!(matches!(first, Ticket::Waiting(_)));
+        // The one slot is the first call's: a second would really wait, past maxQueue 0.
+        assert_eq!(a.admit(Some("t")).err(), Some(QueueFull { max_queue: 0 }));
+        a.set_limits(HashMap::new());
+        let _p = tokio::time::timeout(std::time::Duration::from_secs(5), first.ready()).await.unwrap();
     }
 }

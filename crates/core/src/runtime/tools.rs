@@ -127,6 +127,9 @@ impl Inner {
     async fn listing(self: &Arc<Self>, exact: Exact) -> std::result::Result<Arc<Listing>, ListingError> {
         let _one = self.catalog.listing.lock().await;
         if let Some(l) = self.fresh_listing(exact) {
+            // A call may have held the admission after the listing that made this one lifted
+            // it (it saw no listing, then this one landed): lift it again, or it stays held.
+            self.admission.set_limits(limits_of(&l));
             return Ok(l);
         }
         let fingerprint = self.fingerprint(Exact::Now);
@@ -146,14 +149,15 @@ impl Inner {
                     self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).failed = failed;
                 }
                 // The calls run and report the failure themselves (an entrypoint that does not
-                // load, with its file and line; metadata, see `ForCalls::failed`).
-                self.admission.set_limits(HashMap::new());
+                // load, with its file and line; metadata, see `ForCalls::failed`), under the
+                // limits of the last listing that worked, if any.
+                let previous = self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                self.admission.set_limits(previous.as_deref().map(limits_of).unwrap_or_default());
                 return Err(e);
             }
         };
         *self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(listing.clone());
-        let limits = listing.tools.iter().filter_map(|(id, t)| Some((id.clone(), t.concurrency? as usize))).collect();
-        self.admission.set_limits(limits);
+        self.admission.set_limits(limits_of(&listing));
         Ok(listing)
     }
 
@@ -281,6 +285,11 @@ impl Inner {
         }
         Err(Error::OutputMismatch { call: call.clone(), issues })
     }
+}
+
+/// The `concurrency` of each tool that declares one.
+fn limits_of(listing: &Listing) -> HashMap<String, usize> {
+    listing.tools.iter().filter_map(|(id, t)| Some((id.clone(), t.concurrency? as usize))).collect()
 }
 
 fn issues(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<Issue> {
