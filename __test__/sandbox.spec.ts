@@ -202,6 +202,7 @@ console.log(id);`),
   process.env.NODE_TR_PROBE = "node-injection";
   process.env.BUN_TR_PROBE = "bun-injection";
   process.env.DENO_TR_PROBE = "deno-injection";
+  process.env.TOOL_RUNTIME_TR_PROBE = "a secret of the orchestrator's";
 });
 
 after(async () => {
@@ -212,7 +213,7 @@ after(async () => {
   );
   udpSocket?.close();
   dnsSocket?.close();
-  for (const k of ["TR_HOST_SECRET", "TR_OTHER", "NODE_TR_PROBE", "BUN_TR_PROBE", "DENO_TR_PROBE"]) delete process.env[k];
+  for (const k of ["TR_HOST_SECRET", "TR_OTHER", "NODE_TR_PROBE", "BUN_TR_PROBE", "DENO_TR_PROBE", "TOOL_RUNTIME_TR_PROBE"]) delete process.env[k];
   if (shmId >= 0) bunFfi(`${SHM_LIBC}\nconsole.log(libc.symbols.shmctl(${shmId}, 0 /* IPC_RMID */, null));`);
   fs.rmSync(base, { recursive: true, force: true });
 });
@@ -612,6 +613,13 @@ for (const runtimeType of RUNTIMES) {
 
   describe(`sandbox on ${runtimeType}: environment`, () => {
     const names = ["TR_HOST_SECRET", "TR_OTHER"];
+    const envOfNames = async (permissions: string[] | null, wanted: string[]) => {
+      let env: Record<string, string | null> = {};
+      await run({ permissions }, async (call) => {
+        env = (await call("env", { names: wanted })).env as Record<string, string | null>;
+      });
+      return env;
+    };
     const envOf = async (permissions: string[] | null) => {
       let env: Record<string, string | null> = {};
       await run({ permissions }, async (call) => {
@@ -652,6 +660,8 @@ for (const runtimeType of RUNTIMES) {
       assert.equal(all.NODE_TR_PROBE, null, "NODE_* passed under a bare --allow-env");
       assert.equal(all.BUN_TR_PROBE, null, "BUN_* passed under a bare --allow-env");
       assert.equal(all.DENO_TR_PROBE, null, "DENO_* passed under a bare --allow-env");
+      const own = (await envOfNames(["--allow-read", "--allow-env"], ["TOOL_RUNTIME_TR_PROBE"])).TOOL_RUNTIME_TR_PROBE;
+      assert.equal(own, null, "TOOL_RUNTIME_* (the queue key, the MCP token) passed under a bare --allow-env");
     });
   });
 
