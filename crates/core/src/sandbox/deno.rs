@@ -101,15 +101,18 @@ impl RuntimeSandbox {
                     let mut names: Vec<String> = Vec::new();
                     for prog in progs {
                         names.push(prog.clone());
+                        let real = super::rules::resolve_program(prog);
                         if !prog.contains('/') {
+                            // Only the spellings of the file the kernel rules grant: another
+                            // folder's program of the same name is another program.
                             for dir in crate::locate::BASE_PATH.split(':') {
                                 let at = Path::new(dir).join(prog);
-                                if crate::locate::is_executable_file(&at) {
+                                if real.is_some() && std::fs::canonicalize(&at).ok() == real {
                                     names.push(at.display().to_string());
                                 }
                             }
                         }
-                        if let Some(real) = super::rules::resolve_program(prog) {
+                        if let Some(real) = real {
                             names.push(real.display().to_string());
                         }
                     }
