@@ -6,11 +6,13 @@
 // Redis's `TIME`, halving the round trip, and states deadlines on Redis's clock.
 
 const RESYNC_MS = 60_000;
+const MAX_ROUND_TRIP_MS = 1000;
 
 class RedisClock {
   #redis;
   #offset = 0;
   #timer;
+  #syncing = false;
 
   constructor(redis) {
     this.#redis = redis;
@@ -25,13 +27,21 @@ class RedisClock {
   }
 
   async sync() {
+    if (this.#syncing) return;
+    this.#syncing = true;
     try {
       const before = Date.now();
       const [seconds, micros] = await this.#redis.time();
       const after = Date.now();
-      this.#offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2);
+      // A slow answer (a command queued while Redis was away, a stalled event loop) says little
+      // about when Redis read its clock: keep the last offset.
+      if (after - before <= MAX_ROUND_TRIP_MS) {
+        this.#offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2);
+      }
     } catch {
       // Redis is away: the last offset stays, and the next sync tries again.
+    } finally {
+      this.#syncing = false;
     }
   }
 

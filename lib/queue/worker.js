@@ -71,7 +71,7 @@ async function runJob(ctx, job) {
   const data = job.data;
   const jobId = job.id;
   const toolExecId = jobId;
-  ctx.metrics.began(Math.max(0, ctx.clock.now() - data.submittedAt));
+  ctx.metrics.began(Math.max(0, ctx.clock.now() - (data.submittedAt ?? job.timestamp)));
   let code;
   try {
     const value = await runCall(ctx, job, data, toolExecId);
