@@ -247,6 +247,7 @@ describe("MCP over HTTP: who may connect", () => {
       assert.equal(page.status, 403, page.body);
       // The allowed twins: the listed Origin, and the SDK's client with the token.
       assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, origin: "https://app.example" })).status, 200);
+      assert.equal((await initialize(port, { authorization: `bearer ${TOKEN}` })).status, 200, "the scheme is case-insensitive");
       const client = new Client({ name: "tool-runtime-test", version: "1.0.0" });
       const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
         requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },

@@ -30,7 +30,7 @@ function requestGuard({ token, allowedHosts, allowedOrigins } = {}) {
   }
   const hosts = checkList("allowedHosts", allowedHosts);
   const origins = checkList("allowedOrigins", allowedOrigins);
-  const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
+  const expected = token === undefined ? undefined : digest(token);
   return (req) => {
     const host = String(req.headers.host ?? "").toLowerCase();
     if (hosts && !hosts.has(host)) return { status: 403, message: `Host header ${JSON.stringify(host)} is not allowed` };
@@ -38,8 +38,10 @@ function requestGuard({ token, allowedHosts, allowedOrigins } = {}) {
     if (origins && origin !== undefined && !origins.has(String(origin).toLowerCase())) {
       return { status: 403, message: `Origin ${JSON.stringify(origin)} is not allowed` };
     }
-    // Digests of equal length, so the comparison takes the same time whatever was sent.
-    if (expected && !timingSafeEqual(digest(String(req.headers.authorization ?? "")), expected)) {
+    // The scheme is case-insensitive (RFC 7235). Digests of equal length, so the comparison
+    // takes the same time whatever was sent.
+    const sent = /^bearer +(\S+) *$/i.exec(String(req.headers.authorization ?? ""));
+    if (expected && !(sent && timingSafeEqual(digest(sent[1]), expected))) {
       return { status: 401, message: "missing or wrong bearer token", challenge: true };
     }
     return null;
