@@ -179,7 +179,7 @@ class ToolClient {
       // submit of the same id a moment earlier may not have added its job yet.
       for (let i = 0; i < JOIN_TRIES; i += 1) {
         if (await this.#redis.exists(this.#names.job(toolExecId))) {
-          this.#waiters.get(toolExecId).submitted = true;
+          this.#markSubmitted(toolExecId);
           return this.#sweepOne(toolExecId);
         }
         await new Promise((r) => setTimeout(r, 20));
@@ -212,7 +212,13 @@ class ToolClient {
       if (e && e.code === "ERR_QUEUE_FULL") throw e;
       throw redisDown(e);
     }
-    this.#waiters.get(toolExecId).submitted = true;
+    this.#markSubmitted(toolExecId);
+  }
+
+  /** The sweep looks for this call's job from now on. A fast job may already be settled (and its entry gone). */
+  #markSubmitted(id) {
+    const entry = this.#waiters.get(id);
+    if (entry) entry.submitted = true;
   }
 
   #wait(id) {
