@@ -305,6 +305,8 @@ describe("argument validation", () => {
       { LD_PRELOAD: "/x.so" },
       { NODE_OPTIONS: "--require x" },
       { BUN_OPTIONS: "x" },
+      // The harness picks its network shim by this one; the package's own names are refused.
+      { TOOL_RUNTIME_PROXY: "http://127.0.0.1:9" },
       { A: "x\ny" },
       { A: "x\ry" },
       { A: "x\0y" },

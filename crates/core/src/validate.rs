@@ -44,8 +44,10 @@ pub fn validate_exec_id(id: &str) -> Result<()> {
 }
 
 /// Variables a tool may not set because they change what the runtime loads or how it runs.
+/// `TOOL_RUNTIME_` is this package's own: the harness reads `TOOL_RUNTIME_PROXY` to pick its
+/// network shim, and the host's settings (the queue key, the MCP token) must not reach a tool.
 const REFUSED_PREFIXES: &[&str] =
-    &["LD_", "DYLD_", "NODE_", "BUN_", "DENO_", "JSC_", "MALLOC_", "GLIBC_", "NPM_CONFIG_"];
+    &["LD_", "DYLD_", "NODE_", "BUN_", "DENO_", "JSC_", "MALLOC_", "GLIBC_", "NPM_CONFIG_", "TOOL_RUNTIME_"];
 const REFUSED_NAMES: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_PATH",
@@ -77,7 +79,7 @@ pub fn validate_env_name(name: &str) -> Result<()> {
         && (REFUSED_NAMES.contains(&name) || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p)))
     {
         return Err(Error::invalid_argument(format!(
-            "environment variable {name} is refused: it controls how the runtime loads code or where it writes"
+            "environment variable {name} is refused: it controls how the runtime loads code, where it writes, or this package's own settings"
         )));
     }
     Ok(())
@@ -157,6 +159,7 @@ mod tests {
             "DYLD_INSERT_LIBRARIES",
             "NODE_PATH",
             "TMPDIR",
+            "TOOL_RUNTIME_PROXY",
         ] {
             assert!(validate_env_name(bad).is_err(), "{bad}");
         }

@@ -56,11 +56,11 @@ pub(super) fn build_env(inner: &Inner, tmp: &Path, call_env: &BTreeMap<String, S
 /// Host variables that `allowed` lets through. A variable whose name or value is not valid
 /// UTF-8 is skipped (a tool's environment is text); loader and runtime injection variables
 /// never pass, even under `--allow-env`, nor this package's own settings (`TOOL_RUNTIME_*`:
-/// the queue key, the MCP server's token).
+/// the queue key, the MCP server's token); `validate_env_name` refuses both.
 fn host_vars(allowed: impl Fn(&str) -> bool) -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().filter_map(move |(k, v)| {
         let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
-        (allowed(&k) && !k.starts_with("TOOL_RUNTIME_") && validate::validate_env_name(&k).is_ok()).then_some((k, v))
+        (allowed(&k) && validate::validate_env_name(&k).is_ok()).then_some((k, v))
     })
 }
 
