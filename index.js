@@ -265,7 +265,7 @@ class Runtime {
     );
     // The call's place in line is taken here, synchronously (before this async function first
     // awaits), so calls are admitted in the order they were made.
-    const callId = native(() => this.#native.beginCall(toolId, toolExecId));
+    const callId = native(() => this.#native.beginCall(toolId, toolExecId, !!code));
     // addEventListener rather than onabort: user code may own onabort.
     const onAbort = () => this.#native.cancel(callId);
     let outcome;

@@ -106,6 +106,31 @@ for (const runtimeType of RUNTIMES) {
     }
   });
 
+  it(`an entrypoint whose load failed once on ${runtimeType} is listed again after a second, unchanged, and its limits apply`, async () => {
+    const root = project();
+    // The fault is outside the project, so the project's files (its fingerprint) never change.
+    const fault = path.join(tempDir("tr-conc-fault-"), "fail");
+    fs.writeFileSync(fault, "");
+    fs.writeFileSync(
+      path.join(root, "flaky.mjs"),
+      `import fs from "node:fs";\nif (fs.existsSync(${JSON.stringify(fault)})) throw new Error("a passing fault");\nexport * from "./tools.mjs";\n`,
+    );
+    const rt = await open(runtimeType, root, { entrypointPath: "flaky.mjs" });
+    try {
+      const failed = await rejection(rt.executeTool("locked", "x-0", { ms: 1 }));
+      assert.equal(failed.code, "ERR_ENTRYPOINT_FAILED");
+      assert.match(failed.message, /a passing fault/);
+      fs.rmSync(fault);
+      // The first retry comes a second after the failure; the calls then wait for that listing.
+      await new Promise((r) => setTimeout(r, 1100));
+      await Promise.all(Array.from({ length: 6 }, (_, i) => rt.executeTool("locked", `x-${i + 1}`, { ms: 100 })));
+      assert.equal(count(root, "locked"), 6);
+      assert.equal(maxOverlap(root, "locked"), 1);
+    } finally {
+      await rt.close();
+    }
+  });
+
   describe(`waiting for a tool's slot on ${runtimeType}`, () => {
     let rt: Runtime;
     let root: string;

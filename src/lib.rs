@@ -290,9 +290,10 @@ impl BindingRuntime {
     /// Takes the call's place in line, synchronously on the JS thread, so calls are admitted
     /// in the order they were made; a cancel that arrives before the call's async body runs is
     /// never lost either. Throws at once `ERR_QUEUE_FULL`, `ERR_RUNTIME_CLOSED` or a bad id.
+    /// `inline_code`: an `executeCode` call, which never waits for the tools' listing.
     #[napi]
-    pub fn begin_call(&self, env: &Env, tool_id: String, tool_exec_id: String) -> Result<u32> {
-        let admitted = self.inner.admit(&tool_id, &tool_exec_id).map_err(|e| thrown(env, e))?;
+    pub fn begin_call(&self, env: &Env, tool_id: String, tool_exec_id: String, inline_code: bool) -> Result<u32> {
+        let admitted = self.inner.admit(&tool_id, &tool_exec_id, inline_code).map_err(|e| thrown(env, e))?;
         let mut n = self.next_call.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.wrapping_add(1);
         let pending =

@@ -139,9 +139,9 @@ async fn calls_are_admitted_in_the_order_they_were_made() {
     )
     .await;
     for round in 0..5 {
-        let a = r.admit("slow", &format!("a-{round}")).unwrap();
-        let b = r.admit("quick", &format!("b-{round}")).unwrap();
-        let c = r.admit("quick", &format!("c-{round}"));
+        let a = r.admit("slow", &format!("a-{round}"), false).unwrap();
+        let b = r.admit("quick", &format!("b-{round}"), false).unwrap();
+        let c = r.admit("quick", &format!("c-{round}"), false);
         assert_eq!(c.err().map(|e| e.code()), Some("ERR_QUEUE_FULL"), "round {round}");
         // Whatever order the futures are polled in, `a` runs first and `b` after it.
         let (rb, ra) = tokio::join!(r.run(b, opts(json!({}))), r.run(a, opts(json!({"ms": 200}))));

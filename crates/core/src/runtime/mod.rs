@@ -146,6 +146,8 @@ pub(crate) struct Inner {
     closed: AtomicBool,
     close_token: CancellationToken,
     tracker: TaskTracker,
+    /// Where the runtime's tasks run; `admit` starts one from the JS thread.
+    tokio: tokio::runtime::Handle,
     admission: Arc<Admission>,
     pool: Option<Arc<Pool>>,
     /// The egress proxy's rules and resolver, when the policy lists hosts.
@@ -231,6 +233,8 @@ impl Runtime {
                 closed: AtomicBool::new(false),
                 close_token: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                // `create` runs on tokio's blocking pool.
+                tokio: tokio::runtime::Handle::current(),
             }),
         })
     }
@@ -296,13 +300,17 @@ impl Runtime {
 
     /// Takes the call's place in line now: calls are admitted in the order this is called.
     /// Refuses at once when the line is full (`ERR_QUEUE_FULL`) or the runtime is closed.
-    pub fn admit(&self, tool_id: &str, tool_exec_id: &str) -> Result<Admitted> {
+    /// `inline_code`: the call runs code of its own (`executeCode`), not an entrypoint tool.
+    pub fn admit(&self, tool_id: &str, tool_exec_id: &str, inline_code: bool) -> Result<Admitted> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
         validate::validate_tool_id(tool_id)?;
         validate::validate_exec_id(tool_exec_id)?;
         let call = CallId { tool_id: tool_id.to_string(), tool_exec_id: tool_exec_id.to_string() };
+        if !inline_code {
+            self.inner.prepare_call(tools::Exact::Known);
+        }
         match self.inner.admission.admit(Some(tool_id)) {
             Ok(ticket) => Ok(Admitted { call, ticket, made: Instant::now() }),
             Err(full) => Err(Error::QueueFull { call, max_queue: full.max_queue as u64 }),
@@ -311,7 +319,7 @@ impl Runtime {
 
     /// Runs one tool call to completion, timeout or cancellation.
     pub async fn execute(&self, tool_id: &str, tool_exec_id: &str, opts: CallOptions) -> Result<CallOutcome> {
-        let admitted = self.admit(tool_id, tool_exec_id)?;
+        let admitted = self.admit(tool_id, tool_exec_id, opts.code.is_some())?;
         self.run(admitted, opts).await
     }
 
@@ -345,7 +353,7 @@ impl Runtime {
         if opts.code.is_some() {
             inner.admission.untool(&ticket);
         } else {
-            inner.prepare_call();
+            inner.prepare_call(tools::Exact::Recent);
         }
 
         // Wait for a slot, in line, still subject to the deadline and the abort signal (the

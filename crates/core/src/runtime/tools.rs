@@ -6,7 +6,9 @@
 //! A runtime lists its tools before it runs the first call of one (and again when the project's
 //! files change): calls of tools wait in line until the listing is known (see `admission`), and
 //! every call made meanwhile shares the one listing. A listing that fails does not fail the
-//! calls: they run without what the listing would have told, and each gets its own error.
+//! calls: they run without what the listing would have told, and each gets its own error. The
+//! same files are listed again after a backoff (`retry_delay`), unless what failed was metadata
+//! the host refused.
 //!
 //! The cache holds while the project's source files are unchanged: a fingerprint of the path,
 //! size, mtime and inode of every source file under the project root (outside `node_modules`
@@ -19,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio::sync::watch;
@@ -66,13 +68,38 @@ pub(crate) struct Catalog {
 #[derive(Default)]
 struct ForCalls {
     running: bool,
-    /// The fingerprint of the files whose entrypoint failed to list: not listed again until
-    /// they change. Each call reports the failure itself: an entrypoint that does not load
-    /// fails the call as it would have anyway; a `concurrency` the host cannot honour fails
-    /// every call of the entrypoint's tools with that message, rather than running them
-    /// without the limit they asked for. (A schema the host cannot use only fails the
-    /// listing: calls run, unchecked by the host.)
-    failed: Option<(u64, Option<BadMetadata>)>,
+    /// The last listing made for calls failed. Each call reports the failure itself: an
+    /// entrypoint that does not load fails the call as it would have anyway; a `concurrency`
+    /// the host cannot honour fails every call of the entrypoint's tools with that message,
+    /// rather than running them without the limit they asked for. (A schema the host cannot
+    /// use only fails the listing: calls run, unchecked by the host.)
+    failed: Option<Failed>,
+    /// Listings for calls that failed in a row, for the backoff.
+    failures: u32,
+}
+
+struct Failed {
+    /// The files the listing failed on: a change lists again at once.
+    fingerprint: u64,
+    metadata: Option<BadMetadata>,
+    /// Unchanged files are listed again from then on (an entrypoint whose load failed may have
+    /// met a passing fault: a network read at the top level, a timeout); `None` for metadata
+    /// the host refused, which the same files declare again.
+    retry_at: Option<Instant>,
+}
+
+impl Failed {
+    fn holds(&self, fingerprint: u64) -> bool {
+        self.fingerprint == fingerprint && self.retry_at.is_none_or(|at| Instant::now() < at)
+    }
+}
+
+/// The wait before unchanged files whose listing failed are listed again: 1 s after the first
+/// failure, doubling to a minute. Each retry costs one sandboxed process (up to the call
+/// timeout, for a listing that times out), so an entrypoint that keeps failing costs about one a
+/// minute, while one that met a passing fault gets its limits and schema checks back soon.
+fn retry_delay(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
 /// The harness's code for a bad `concurrency` (describe.mjs).
@@ -85,12 +112,14 @@ struct BadMetadata {
     fails_calls: bool,
 }
 
-/// Whether a fingerprint must be taken now (`listTools()`, a new listing) or may be a recent one
-/// (calls).
+/// Whether a fingerprint must be taken now (`listTools()`, a new listing), may be a recent one
+/// (calls), or is the last one taken however old (a call taking its place in line, on the JS
+/// thread, where no walk of the project's folders belongs).
 #[derive(Clone, Copy)]
-enum Exact {
+pub(crate) enum Exact {
     Now,
     Recent,
+    Known,
 }
 
 enum ListingError {
@@ -139,14 +168,14 @@ impl Inner {
         }) {
             Ok(l) => Arc::new(l),
             Err(e) => {
-                let failed = match &e {
-                    ListingError::Metadata(m) => Some((fingerprint, m.fails_calls.then(|| m.clone()))),
-                    ListingError::Other(Error::EntrypointFailed { .. }) => Some((fingerprint, None)),
-                    // A timeout, a close: listed again by the next call.
-                    ListingError::Other(_) => None,
-                };
-                if failed.is_some() {
-                    self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).failed = failed;
+                {
+                    let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
+                    state.failures = state.failures.saturating_add(1);
+                    let (metadata, retry_at) = match &e {
+                        ListingError::Metadata(m) => (m.fails_calls.then(|| m.clone()), None),
+                        ListingError::Other(_) => (None, Some(Instant::now() + retry_delay(state.failures))),
+                    };
+                    state.failed = Some(Failed { fingerprint, metadata, retry_at });
                 }
                 // The calls run and report the failure themselves (an entrypoint that does not
                 // load, with its file and line; metadata, see `ForCalls::failed`), under the
@@ -156,6 +185,11 @@ impl Inner {
                 return Err(e);
             }
         };
+        {
+            let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
+            state.failed = None;
+            state.failures = 0;
+        }
         *self.catalog.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(listing.clone());
         self.admission.set_limits(limits_of(&listing));
         Ok(listing)
@@ -163,25 +197,32 @@ impl Inner {
 
     /// Before a call of a tool waits for its slot: when the project has no fresh listing, one
     /// is started (unless one runs already) and calls of tools are held until it is known.
-    pub(crate) fn prepare_call(self: &Arc<Self>) {
-        if self.fresh_listing(Exact::Recent).is_some() {
+    /// Called where a call takes its place in line (`Exact::Known`: a listing due by what is
+    /// known, such as a failed one's retry, holds this very call, which would otherwise run
+    /// without the limits the listing brings), and again before it waits (`Exact::Recent`: the
+    /// files may have changed since).
+    pub(crate) fn prepare_call(self: &Arc<Self>, exact: Exact) {
+        if self.fresh_listing(exact).is_some() {
             return;
         }
-        let fp = self.fingerprint(Exact::Recent);
         {
             let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
-            if state.running || state.failed.as_ref().is_some_and(|f| f.0 == fp) {
+            // (A failure was listed, so a fingerprint is known: no walk on the JS thread.)
+            if state.running || state.failed.as_ref().is_some_and(|f| f.holds(self.fingerprint(exact))) {
                 return;
             }
             state.running = true;
         }
         self.admission.hold();
         let inner = self.clone();
-        self.tracker.spawn(async move {
-            // Either way the hold is lifted (see `listing`).
-            let _ = inner.listing(Exact::Recent).await;
-            inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
-        });
+        self.tracker.spawn_on(
+            async move {
+                // Either way the hold is lifted (see `listing`).
+                let _ = inner.listing(Exact::Recent).await;
+                inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+            },
+            &self.tokio,
+        );
     }
 
     /// Metadata the entrypoint declares that cannot be used: the entrypoint's fault, named.
@@ -205,7 +246,7 @@ impl Inner {
         }
         let state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
         match &state.failed {
-            Some((f, Some(m))) if *f == fp => Err(Error::EntrypointFailed {
+            Some(Failed { fingerprint, metadata: Some(m), .. }) if *fingerprint == fp => Err(Error::EntrypointFailed {
                 call: call.clone(),
                 entrypoint: self.entrypoint.display().to_string(),
                 message: m.message.clone(),
@@ -223,13 +264,13 @@ impl Inner {
     }
 
     /// The project's fingerprint: taken now, or for a call, the one taken within
-    /// `FINGERPRINT_REUSE`.
+    /// `FINGERPRINT_REUSE`, or the last one taken (taken now only if there is none).
     fn fingerprint(&self, exact: Exact) -> u64 {
         let mut last = self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        if let (Exact::Recent, Some((at, fp))) = (exact, *last) {
-            if at.elapsed() < FINGERPRINT_REUSE {
-                return fp;
-            }
+        match (exact, *last) {
+            (Exact::Known, Some((_, fp))) => return fp,
+            (Exact::Recent, Some((at, fp))) if at.elapsed() < FINGERPRINT_REUSE => return fp,
+            _ => {}
         }
         let fp = fingerprint(&self.project_root, &self.entrypoint);
         *last = Some((std::time::Instant::now(), fp));
@@ -448,6 +489,13 @@ mod tests {
         std::fs::create_dir(dir.path().join("node_modules")).unwrap();
         std::fs::write(dir.path().join("node_modules/x.js"), "x").unwrap();
         assert_eq!(after, fingerprint(dir.path(), &entry));
+    }
+
+    #[test]
+    fn a_failed_listing_is_retried_after_a_growing_wait() {
+        let waits: Vec<u64> = (1..=9).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(retry_delay(u32::MAX), Duration::from_secs(60));
     }
 
     #[test]
