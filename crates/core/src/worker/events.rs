@@ -56,6 +56,9 @@ impl Worker {
         channel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let check_channel = !until_loaded && self.channel_inode != 0;
         let mut channel_suspect = false;
+        // Set when the channel looked closed: until when its exit may still show, and whether
+        // that wait was already extended for a dying process.
+        let mut closed_wait: Option<(tokio::time::Instant, bool)> = None;
         loop {
             tokio::select! {
                 biased;
@@ -99,7 +102,7 @@ impl Worker {
                         return Event::Fail(self.limit_error(call, hit));
                     }
                 }
-                _ = channel_check.tick(), if check_channel && self.exit_status.is_none() => {
+                _ = channel_check.tick(), if check_channel && self.exit_status.is_none() && closed_wait.is_none() => {
                     // Twice in a row: a process that is exiting (a crash) loses its fds an
                     // instant before its exit status shows; that is not a closed channel.
                     // A runtime not forked yet by its PID namespace's init cannot have closed it.
@@ -108,28 +111,24 @@ impl Worker {
                     if !open && was_suspect {
                         // A process that is dying (a crash on a loaded machine) can take a while
                         // to be reaped after its fds are gone: give it a moment to show its exit
-                        // before calling the channel closed by the tool.
-                        let mut waited = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
-                        if waited.is_err() && self.runtime_pid().is_none_or(supervisor::process_exiting) {
-                            // Its fds are gone because it is dying, and its exit has not reached
-                            // us yet (its PID namespace's init reaps it, then mirrors its exit):
-                            // a crash under load, not a closed channel.
-                            waited = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-                        }
-                        match waited {
-                            Ok(status) => {
-                                supervisor::kill_group(self.pid, libc::SIGKILL);
-                                self.exit_status = status.ok();
-                                drain_deadline = Some(tokio::time::Instant::now() + Duration::from_millis(100));
-                            }
-                            Err(_) => {
-                                supervisor::kill_group(self.pid, libc::SIGKILL);
-                                return Event::Fail(Error::InvalidOutput {
-                                    call: call.clone(),
-                                    reason: "the tool closed the result channel (fd 3)".into(),
-                                });
-                            }
-                        }
+                        // (the `child.wait()` arm) before calling the channel closed by the tool.
+                        // The loop goes on meanwhile, so a cancel is not held up.
+                        closed_wait = Some((tokio::time::Instant::now() + Duration::from_millis(500), false));
+                    }
+                }
+                _ = tokio::time::sleep_until(closed_wait.map_or_else(tokio::time::Instant::now, |w| w.0)), if closed_wait.is_some() && self.exit_status.is_none() => {
+                    let extended = closed_wait.is_some_and(|w| w.1);
+                    if !extended && self.runtime_pid().is_none_or(supervisor::process_exiting) {
+                        // Its fds are gone because it is dying, and its exit has not reached
+                        // us yet (its PID namespace's init reaps it, then mirrors its exit):
+                        // a crash under load, not a closed channel.
+                        closed_wait = Some((tokio::time::Instant::now() + Duration::from_secs(5), true));
+                    } else {
+                        supervisor::kill_group(self.pid, libc::SIGKILL);
+                        return Event::Fail(Error::InvalidOutput {
+                            call: call.clone(),
+                            reason: "the tool closed the result channel (fd 3)".into(),
+                        });
                     }
                 }
             }
