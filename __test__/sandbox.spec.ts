@@ -798,6 +798,31 @@ for (const runtimeType of RUNTIMES) {
   });
 
   describe(`sandbox on ${runtimeType}: modes, report and configuration`, () => {
+    it("a project folder named with a comma: deno refuses a narrow policy at createRuntime, naming it; bun and node run it", async () => {
+      // Deno splits its permission flags on commas, with no escape: the folder would reach it
+      // as two paths that are not the project.
+      const root = path.join(tempDir(), "tools,v2");
+      fs.mkdirSync(path.join(root, "data"), { recursive: true });
+      fs.writeFileSync(path.join(root, "tools.mjs"), "export const hi = () => ({ hi: true });\n");
+      const narrow = { runtimeType, permissions: ["--allow-read=./data"] };
+      if (runtimeType === "deno") {
+        await assert.rejects(makeRuntime(narrow, root), (e: any) => {
+          assert.equal(e.code, "ERR_INVALID_CONFIG");
+          assert.match(e.message, /tools,v2\S* holds a comma/);
+          return true;
+        });
+      }
+      // The allowed twins: reads granted whole list no path on deno; bun and node take any path.
+      for (const config of runtimeType === "deno" ? [{ runtimeType, permissions: ["--allow-read"] }] : [narrow]) {
+        const rt = await makeRuntime(config, root);
+        try {
+          assert.deepEqual(await rt.executeTool("hi", `comma-${++execCounter}`, {}), { hi: true });
+        } finally {
+          await rt.close();
+        }
+      }
+    });
+
     it("strict mode refuses to start when a mechanism is missing; best-effort runs and reports it", async () => {
       process.env.TOOL_RUNTIME_PRETEND_MISSING = "landlock";
       try {

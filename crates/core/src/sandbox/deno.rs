@@ -37,6 +37,41 @@ fn host(t: &NetTarget) -> String {
 }
 
 impl RuntimeSandbox {
+    fn deno_allows_all(&self) -> bool {
+        let p = &self.policy;
+        p.read.is_all() && p.write.is_all() && p.net_allowed() && p.env.is_all() && p.run.is_all() && p.no_denies()
+    }
+
+    /// Deno splits its permission flags' values on commas and has no escape for one (deno 2.9
+    /// reads `,,` as an empty path), so a path holding a comma (a project folder named so, or a
+    /// policy path under it) would reach deno as its pieces: the grant would not work, and the
+    /// pieces would be granted instead. Refused when the runtime is made, naming the path.
+    pub(super) fn refuse_commas_for_deno(&self) -> crate::error::Result<()> {
+        if self.runtime_type != RuntimeType::Deno || self.mode == SandboxMode::Off || self.deno_allows_all() {
+            return Ok(());
+        }
+        let p = &self.policy;
+        let mut all: Vec<String> = paths(&self.node_read).collect();
+        for grant in [&p.write, &p.deny_read, &p.deny_write] {
+            if let Grant::Some(v) = grant {
+                all.extend(paths(v));
+            }
+        }
+        if let Grant::Some(progs) = &p.run {
+            for prog in progs {
+                all.push(prog.clone());
+                all.extend(super::rules::resolve_program(prog).map(|r| r.display().to_string()));
+            }
+        }
+        match all.into_iter().find(|s| s.contains(',')) {
+            Some(path) => Err(crate::error::Error::invalid_config(format!(
+                "{path} holds a comma, which deno's permission flags cannot express (deno splits their values \
+                 on commas, with no escape): run this project on bun or node, or from a path without a comma"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub fn deno_permission_args(&self, tmp: &Path) -> Vec<OsString> {
         if self.runtime_type != RuntimeType::Deno {
             return Vec::new();
@@ -46,7 +81,7 @@ impl RuntimeSandbox {
             return vec!["--allow-all".into()];
         }
         let p = &self.policy;
-        if p.read.is_all() && p.write.is_all() && p.net_allowed() && p.env.is_all() && p.run.is_all() && p.no_denies() {
+        if self.deno_allows_all() {
             // `--allow-all`: deno's as well, which alone opens /proc, /dev and /sys to a tool
             // (no --allow-read reaches them); the kernel sandbox still applies.
             return vec!["--allow-all".into()];

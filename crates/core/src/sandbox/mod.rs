@@ -167,6 +167,7 @@ impl RuntimeSandbox {
         if let Some(abi) = plan.abi {
             plan.build_rules(abi, policy, files)?;
         }
+        plan.refuse_commas_for_deno()?;
         Ok(plan)
     }
 
