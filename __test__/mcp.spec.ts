@@ -279,7 +279,7 @@ describe("MCP over HTTP: who may connect", () => {
     assert.doesNotMatch(stderr, /Streamable HTTP at/);
   });
 
-  it("`tool-runtime mcp --port` with TOOL_RUNTIME_MCP_TOKEN wants it, and serves only its own Host names", async () => {
+  it("`tool-runtime mcp --port` with TOOL_RUNTIME_MCP_TOKEN wants it, and serves only its own Host names and origins", async () => {
     const child = spawn(process.execPath, [BIN, "mcp", "--root", EXAMPLES, "--port", "0"], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, TOOL_RUNTIME_MCP_TOKEN: TOKEN },
@@ -294,6 +294,9 @@ describe("MCP over HTTP: who may connect", () => {
       assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, host: `rebound.example:${port}` })).status, 403);
       assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, host: `localhost:${port}` })).status, 200);
       assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}` })).status, 200);
+      // A web page of another site is refused even with the right Host; the server's own origin is not.
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, origin: "https://evil.example" })).status, 403);
+      assert.equal((await initialize(port, { authorization: `Bearer ${TOKEN}`, origin: `http://localhost:${port}` })).status, 200);
     } finally {
       child.kill("SIGTERM");
     }

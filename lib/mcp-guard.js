@@ -54,9 +54,18 @@ function loopbackHosts(host, port) {
   return [...new Set([own, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`])];
 }
 
+/**
+ * The Origin headers a browser sends for a page served by that same server: any other origin is
+ * a page of some other site (MCP's transport rules ask servers to refuse those). Clients that are
+ * not browsers send no Origin and are not concerned.
+ */
+function loopbackOrigins(host, port) {
+  return loopbackHosts(host, port).map((h) => `http://${h}`);
+}
+
 /** Whether `host` (a listen address) reaches only this machine. */
 function isLoopback(host) {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-module.exports = { requestGuard, loopbackHosts, isLoopback };
+module.exports = { requestGuard, loopbackHosts, loopbackOrigins, isLoopback };

@@ -4,7 +4,7 @@
 
 const http = require("node:http");
 const { serveStdio, createMcpHttpHandler } = require("../mcp.js");
-const { isLoopback, loopbackHosts } = require("../mcp-guard.js");
+const { isLoopback, loopbackHosts, loopbackOrigins } = require("../mcp-guard.js");
 
 async function serve(runtime, options, port, host, token) {
   let finish;
@@ -40,8 +40,11 @@ async function serve(runtime, options, port, host, token) {
     });
     await new Promise((resolve, reject) =>
       httpServer.once("error", reject).listen(port, host, () => {
-        const allowedHosts = isLoopback(host) ? loopbackHosts(host, httpServer.address().port) : undefined;
-        handler = createMcpHttpHandler(runtime, { ...options, token, allowedHosts });
+        const bound = httpServer.address().port;
+        const loopback = isLoopback(host);
+        const allowedHosts = loopback ? loopbackHosts(host, bound) : undefined;
+        const allowedOrigins = loopback ? loopbackOrigins(host, bound) : undefined;
+        handler = createMcpHttpHandler(runtime, { ...options, token, allowedHosts, allowedOrigins });
         resolve();
       }),
     );
