@@ -102,6 +102,19 @@ fn retry_delay(failures: u32) -> Duration {
     Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
+/// A listing made for calls, however it ends (a panic, a task dropped unrun when tokio shuts
+/// down): the hold is lifted under the last good listing's limits, then another may start.
+struct ListingForCalls(Arc<Inner>);
+
+impl Drop for ListingForCalls {
+    fn drop(&mut self) {
+        let inner = &self.0;
+        let current = inner.catalog.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        inner.admission.set_limits(current.as_deref().map(limits_of).unwrap_or_default());
+        inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+    }
+}
+
 /// The harness's code for a bad `concurrency` (describe.mjs).
 const BAD_CONCURRENCY: &str = "TOOL_RUNTIME_BAD_CONCURRENCY";
 
@@ -170,12 +183,20 @@ impl Inner {
             Err(e) => {
                 {
                     let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
-                    state.failures = state.failures.saturating_add(1);
-                    let (metadata, retry_at) = match &e {
-                        ListingError::Metadata(m) => (m.fails_calls.then(|| m.clone()), None),
-                        ListingError::Other(_) => (None, Some(Instant::now() + retry_delay(state.failures))),
-                    };
-                    state.failed = Some(Failed { fingerprint, metadata, retry_at });
+                    let same_files = state.failed.take().filter(|f| f.fingerprint == fingerprint);
+                    state.failures = if same_files.is_some() { state.failures.saturating_add(1) } else { 1 };
+                    state.failed = Some(match &e {
+                        ListingError::Metadata(m) => {
+                            Failed { fingerprint, metadata: m.fails_calls.then(|| m.clone()), retry_at: None }
+                        }
+                        // A passing failure (a timeout) of the same files keeps the refusal of
+                        // metadata they still declare.
+                        ListingError::Other(_) => Failed {
+                            fingerprint,
+                            metadata: same_files.and_then(|f| f.metadata),
+                            retry_at: Some(Instant::now() + retry_delay(state.failures)),
+                        },
+                    });
                 }
                 // The calls run and report the failure themselves (an entrypoint that does not
                 // load, with its file and line; metadata, see `ForCalls::failed`), under the
@@ -205,21 +226,23 @@ impl Inner {
         if self.fresh_listing(exact).is_some() {
             return;
         }
+        // Taken before the lock (a walk, for `Exact::Recent`, holds no lock a call waits on);
+        // after a failure a fingerprint is known, so `Exact::Known` does not walk.
+        let failed = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).failed.is_some();
+        let fp = failed.then(|| self.fingerprint(exact));
         {
             let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
-            // (A failure was listed, so a fingerprint is known: no walk on the JS thread.)
-            if state.running || state.failed.as_ref().is_some_and(|f| f.holds(self.fingerprint(exact))) {
+            if state.running || state.failed.as_ref().zip(fp).is_some_and(|(f, fp)| f.holds(fp)) {
                 return;
             }
             state.running = true;
         }
         self.admission.hold();
-        let inner = self.clone();
+        let task = ListingForCalls(self.clone());
         self.tracker.spawn_on(
             async move {
-                // Either way the hold is lifted (see `listing`).
-                let _ = inner.listing(Exact::Recent).await;
-                inner.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+                let _ = task.0.listing(Exact::Recent).await;
+                drop(task);
             },
             &self.tokio,
         );
@@ -266,14 +289,20 @@ impl Inner {
     /// The project's fingerprint: taken now, or for a call, the one taken within
     /// `FINGERPRINT_REUSE`, or the last one taken (taken now only if there is none).
     fn fingerprint(&self, exact: Exact) -> u64 {
-        let mut last = self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        match (exact, *last) {
+        let last = *self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        match (exact, last) {
             (Exact::Known, Some((_, fp))) => return fp,
             (Exact::Recent, Some((at, fp))) if at.elapsed() < FINGERPRINT_REUSE => return fp,
             _ => {}
         }
+        // The walk holds no lock: a call taking its place in line (on the JS thread) never
+        // waits for it. Of two walks at once, the one that started later is kept.
+        let started = Instant::now();
         let fp = fingerprint(&self.project_root, &self.entrypoint);
-        *last = Some((std::time::Instant::now(), fp));
+        let mut last = self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|(at, _)| at <= started) {
+            *last = Some((started, fp));
+        }
         fp
     }
 
@@ -364,9 +393,11 @@ async fn list_process(inner: &Arc<Inner>) -> Result<String> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
     let timeout = || Error::Timeout { call: call.clone(), timeout_ms, started: false, exit: Default::default() };
     let _permit = tokio::select! {
+        // Closed first: no listing process starts after `close()`, slot or not.
+        biased;
+        _ = inner.close_token.cancelled() => return Err(Error::Closed),
         p = ticket.ready() => p,
         _ = tokio::time::sleep_until(deadline) => return Err(timeout()),
-        _ = inner.close_token.cancelled() => return Err(Error::Closed),
     };
     if !inner.entrypoint.is_file() {
         return Err(Error::EntrypointFailed {
