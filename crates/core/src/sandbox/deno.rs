@@ -46,18 +46,19 @@ impl RuntimeSandbox {
     /// reads `,,` as an empty path), so a path holding a comma (a project folder named so, or a
     /// policy path under it) would reach deno as its pieces: the grant would not work, and the
     /// pieces would be granted instead. Refused when the runtime is made, naming the path.
-    pub(super) fn refuse_commas_for_deno(&self) -> crate::error::Result<()> {
+    /// `calls_base`: the folder of the calls' temp dirs, which the flags always list.
+    pub(super) fn refuse_commas_for_deno(&self, calls_base: &Path) -> crate::error::Result<()> {
         if self.runtime_type != RuntimeType::Deno || self.mode == SandboxMode::Off || self.deno_allows_all() {
             return Ok(());
         }
         let p = &self.policy;
-        let mut all: Vec<String> = paths(&self.node_read).collect();
+        let mut all: Vec<String> = paths(&self.node_read).chain([calls_base.display().to_string()]).collect();
         for grant in [&p.write, &p.deny_read, &p.deny_write] {
             if let Grant::Some(v) = grant {
                 all.extend(paths(v));
             }
         }
-        if let Grant::Some(progs) = &p.run {
+        if let (true, Grant::Some(progs)) = (p.run_allowed(), &p.run) {
             for prog in progs {
                 all.push(prog.clone());
                 all.extend(super::rules::resolve_program(prog).map(|r| r.display().to_string()));

@@ -167,7 +167,7 @@ impl RuntimeSandbox {
         if let Some(abi) = plan.abi {
             plan.build_rules(abi, policy, files)?;
         }
-        plan.refuse_commas_for_deno()?;
+        plan.refuse_commas_for_deno(&files.calls_base)?;
         Ok(plan)
     }
 
