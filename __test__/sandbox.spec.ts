@@ -11,7 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, type Runtime, type RuntimeConfigInput, type RuntimeType, sandboxCapabilities } from "tool-runtime";
-import { RUNTIMES, makeRuntime, processAlive, sleep, tempDir } from "./helpers";
+import { FIXTURES, RUNTIMES, makeRuntime, processAlive, sleep, tempDir } from "./helpers";
 
 /** What every hostile tool returns. */
 interface Outcome {
@@ -847,6 +847,15 @@ for (const runtimeType of RUNTIMES) {
           assert.ok(r.dir.length > 0);
         } finally {
           await rt.close();
+        }
+        // Node's and deno's read lists come with the Landlock rules: without them a narrow read
+        // policy is enforced by nothing, and the report says so; reads granted whole stay listed.
+        const narrow = await makeRuntime({ runtimeType, entrypointPath: "hostile.mjs", sandbox: "best-effort", permissions: [`--allow-read=${FIXTURES}`] });
+        try {
+          assert.deepEqual(narrow.sandbox.read.enforcedBy, [], JSON.stringify(narrow.sandbox.read));
+          if (runtimeType === "node") assert.ok(narrow.sandbox.write.enforcedBy.includes("node-permission-model"));
+        } finally {
+          await narrow.close();
         }
       } finally {
         delete process.env.TOOL_RUNTIME_PRETEND_MISSING;

@@ -105,6 +105,10 @@ impl RuntimeSandbox {
         if deno {
             fs_by.push("deno-permissions");
         }
+        // Node's and deno's read lists are built with the Landlock rules (`build_rules`): without
+        // Landlock they grant every read, so they hold no narrower read policy.
+        let layers_read = !self.node_read.is_empty() || (self.policy.read.is_all() && self.policy.deny_read.is_none());
+        let read_by: Vec<_> = fs_by.iter().copied().filter(|m| layers_read || *m == "landlock").collect();
         let mut net_by = vec![];
         if on && !self.policy.net_allowed() {
             if self.proxy {
@@ -154,7 +158,7 @@ impl RuntimeSandbox {
             mode: self.mode,
             machine: self.caps.clone(),
             enforced: on && (landlock || self.seccomp || self.netns),
-            read: PermissionReport { granted: grant_json(&self.policy.read), enforced_by: fs_by.clone() },
+            read: PermissionReport { granted: grant_json(&self.policy.read), enforced_by: read_by },
             write: PermissionReport { granted: grant_json(&self.policy.write), enforced_by: fs_by },
             net: PermissionReport {
                 granted: if self.policy.deny_net.is_all() { "none".into() } else { grant_json(&self.policy.net) },
