@@ -62,7 +62,16 @@ pub(crate) struct Catalog {
     /// The listing made on behalf of calls.
     for_calls: Mutex<ForCalls>,
     /// The last fingerprint taken, and when.
-    last_fingerprint: Mutex<Option<(std::time::Instant, u64)>>,
+    last_fingerprint: Mutex<Option<Taken>>,
+}
+
+#[derive(Clone, Copy)]
+struct Taken {
+    /// Which of two walks at once is kept: the later one.
+    started: Instant,
+    /// Reused from then on for `FINGERPRINT_REUSE` (a walk of a large project may take long).
+    finished: Instant,
+    fingerprint: u64,
 }
 
 #[derive(Default)]
@@ -232,7 +241,13 @@ impl Inner {
         let fp = failed.then(|| self.fingerprint(exact));
         {
             let mut state = self.catalog.for_calls.lock().unwrap_or_else(|e| e.into_inner());
-            if state.running || state.failed.as_ref().zip(fp).is_some_and(|(f, fp)| f.holds(fp)) {
+            let held_off = match (&state.failed, fp) {
+                (Some(f), Some(fp)) => f.holds(fp),
+                // A failure recorded meanwhile (by `listTools()`) starts its own backoff.
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if state.running || held_off {
                 return;
             }
             state.running = true;
@@ -291,8 +306,8 @@ impl Inner {
     fn fingerprint(&self, exact: Exact) -> u64 {
         let last = *self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
         match (exact, last) {
-            (Exact::Known, Some((_, fp))) => return fp,
-            (Exact::Recent, Some((at, fp))) if at.elapsed() < FINGERPRINT_REUSE => return fp,
+            (Exact::Known, Some(t)) => return t.fingerprint,
+            (Exact::Recent, Some(t)) if t.finished.elapsed() < FINGERPRINT_REUSE => return t.fingerprint,
             _ => {}
         }
         // The walk holds no lock: a call taking its place in line (on the JS thread) never
@@ -300,8 +315,8 @@ impl Inner {
         let started = Instant::now();
         let fp = fingerprint(&self.project_root, &self.entrypoint);
         let mut last = self.catalog.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|(at, _)| at <= started) {
-            *last = Some((started, fp));
+        if last.is_none_or(|t| t.started <= started) {
+            *last = Some(Taken { started, finished: Instant::now(), fingerprint: fp });
         }
         fp
     }
