@@ -59,6 +59,7 @@ impl Worker {
         // Set when the channel looked closed: until when its exit may still show, and whether
         // that wait was already extended for a dying process.
         let mut closed_wait: Option<(tokio::time::Instant, bool)> = None;
+        let mut wait_failed = false;
         loop {
             tokio::select! {
                 biased;
@@ -82,7 +83,9 @@ impl Worker {
                     }
                 },
                 Some(done) = self.host_chan.1.recv() => self.on_host_done(done),
-                status = self.child.wait(), if self.exit_status.is_none() => {
+                status = self.child.wait(), if self.exit_status.is_none() && !wait_failed => {
+                    // An error here (ECHILD) would be ready again at once: asked once only.
+                    wait_failed = status.is_err();
                     // Members of the group may outlive the leader (a grandchild holding the
                     // channel open): signal them while the group id is still reserved by them.
                     supervisor::kill_group(self.pid, libc::SIGKILL);
