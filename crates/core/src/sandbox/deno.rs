@@ -17,11 +17,26 @@ use crate::policy::{Grant, NetTarget};
 pub const DENO_BASE_ARGS: [&str; 7] =
     ["run", "--no-config", "--no-lock", "--node-modules-dir=manual", "--no-remote", "--cached-only", "--no-prompt"];
 
-fn joined(flag: &str, items: impl IntoIterator<Item = String>) -> Option<OsString> {
+/// One of deno's permission flags: bare (`--allow-env`) or with its list of values.
+enum DenoFlag {
+    Bare(&'static str),
+    List(&'static str, Vec<String>),
+}
+
+impl DenoFlag {
+    fn into_arg(self) -> OsString {
+        match self {
+            DenoFlag::Bare(flag) => flag.into(),
+            DenoFlag::List(flag, items) => format!("{flag}={}", items.join(",")).into(),
+        }
+    }
+}
+
+fn joined(flag: &'static str, items: impl IntoIterator<Item = String>) -> Option<DenoFlag> {
     let mut items: Vec<String> = items.into_iter().collect();
     items.sort();
     items.dedup();
-    (!items.is_empty()).then(|| format!("{flag}={}", items.join(",")).into())
+    (!items.is_empty()).then_some(DenoFlag::List(flag, items))
 }
 
 fn paths(v: &[PathBuf]) -> impl Iterator<Item = String> + '_ {
@@ -37,34 +52,18 @@ fn host(t: &NetTarget) -> String {
 }
 
 impl RuntimeSandbox {
-    fn deno_allows_all(&self) -> bool {
-        let p = &self.policy;
-        p.read.is_all() && p.write.is_all() && p.net_allowed() && p.env.is_all() && p.run.is_all() && p.no_denies()
-    }
-
     /// Deno splits its permission flags' values on commas and has no escape for one (deno 2.9
     /// reads `,,` as an empty path), so a path holding a comma (a project folder named so, or a
     /// policy path under it) would reach deno as its pieces: the grant would not work, and the
     /// pieces would be granted instead. Refused when the runtime is made, naming the path.
     /// `calls_base`: the folder of the calls' temp dirs, which the flags always list.
     pub(super) fn refuse_commas_for_deno(&self, calls_base: &Path) -> crate::error::Result<()> {
-        if self.runtime_type != RuntimeType::Deno || self.mode == SandboxMode::Off || self.deno_allows_all() {
-            return Ok(());
-        }
-        let p = &self.policy;
-        let mut all: Vec<String> = paths(&self.node_read).chain([calls_base.display().to_string()]).collect();
-        for grant in [&p.write, &p.deny_read, &p.deny_write] {
-            if let Grant::Some(v) = grant {
-                all.extend(paths(v));
-            }
-        }
-        if let (true, Grant::Some(progs)) = (p.run_allowed(), &p.run) {
-            for prog in progs {
-                all.push(prog.clone());
-                all.extend(super::rules::resolve_program(prog).map(|r| r.display().to_string()));
-            }
-        }
-        match all.into_iter().find(|s| s.contains(',')) {
+        // What a call's flags list, one temp dir standing for every call's.
+        let mut listed = self.deno_flags(&calls_base.join("call")).into_iter().flat_map(|f| match f {
+            DenoFlag::List(_, items) => items,
+            DenoFlag::Bare(_) => Vec::new(),
+        });
+        match listed.find(|s| s.contains(',')) {
             Some(path) => Err(crate::error::Error::invalid_config(format!(
                 "{path} holds a comma, which deno's permission flags cannot express (deno splits their values \
                  on commas, with no escape): run this project on bun or node, or from a path without a comma"
@@ -74,28 +73,32 @@ impl RuntimeSandbox {
     }
 
     pub fn deno_permission_args(&self, tmp: &Path) -> Vec<OsString> {
+        self.deno_flags(tmp).into_iter().map(DenoFlag::into_arg).collect()
+    }
+
+    fn deno_flags(&self, tmp: &Path) -> Vec<DenoFlag> {
         if self.runtime_type != RuntimeType::Deno {
             return Vec::new();
         }
         if self.mode == SandboxMode::Off {
             // As node without its permission flags: no sandbox means no confinement at all.
-            return vec!["--allow-all".into()];
+            return vec![DenoFlag::Bare("--allow-all")];
         }
         let p = &self.policy;
-        if self.deno_allows_all() {
+        if p.read.is_all() && p.write.is_all() && p.net_allowed() && p.env.is_all() && p.run.is_all() && p.no_denies() {
             // `--allow-all`: deno's as well, which alone opens /proc, /dev and /sys to a tool
             // (no --allow-read reaches them); the kernel sandbox still applies.
-            return vec!["--allow-all".into()];
+            return vec![DenoFlag::Bare("--allow-all")];
         }
-        let mut args: Vec<OsString> = Vec::new();
+        let mut args: Vec<DenoFlag> = Vec::new();
         let tmp = tmp.to_path_buf();
         if self.node_read.is_empty() {
-            args.push("--allow-read".into());
+            args.push(DenoFlag::Bare("--allow-read"));
         } else {
             args.extend(joined("--allow-read", paths(&self.node_read).chain(paths(std::slice::from_ref(&tmp)))));
         }
         match &p.write {
-            Grant::All => args.push("--allow-write".into()),
+            Grant::All => args.push(DenoFlag::Bare("--allow-write")),
             Grant::Some(v) => args.extend(joined("--allow-write", paths(v).chain(paths(std::slice::from_ref(&tmp))))),
             Grant::None => args.extend(joined("--allow-write", paths(std::slice::from_ref(&tmp)))),
         }
@@ -110,12 +113,12 @@ impl RuntimeSandbox {
         // harness and HTTP_PROXY route them through (deno checks the destination host, not the
         // proxy it goes through, so the hosts themselves must be granted).
         if p.net_allowed() {
-            args.push("--allow-net".into());
+            args.push(DenoFlag::Bare("--allow-net"));
         } else if self.proxy {
             let proxy = format!("127.0.0.1:{}", crate::egress::PROXY_PORT);
             match &p.net {
                 Grant::Some(v) => args.extend(joined("--allow-net", v.iter().map(host).chain([proxy]))),
-                _ => args.push("--allow-net".into()),
+                _ => args.push(DenoFlag::Bare("--allow-net")),
             }
             if let Grant::Some(v) = &p.deny_net {
                 args.extend(joined("--deny-net", v.iter().map(host)));
@@ -123,11 +126,11 @@ impl RuntimeSandbox {
         }
         if p.net_allowed() || self.proxy {
             // node:dns's Resolver asks deno for the interfaces before it sends a query.
-            args.push("--allow-sys=networkInterfaces".into());
+            args.push(DenoFlag::Bare("--allow-sys=networkInterfaces"));
         }
         // The process's environment is already exactly what the policy lets through (built by
         // the host), and a warm worker rewrites `process.env` before each call.
-        args.push("--allow-env".into());
+        args.push(DenoFlag::Bare("--allow-env"));
         if p.run_allowed() {
             match &p.run {
                 Grant::Some(progs) => {
@@ -154,7 +157,7 @@ impl RuntimeSandbox {
                     }
                     args.extend(joined("--allow-run", names));
                 }
-                _ => args.push("--allow-run".into()),
+                _ => args.push(DenoFlag::Bare("--allow-run")),
             }
             if let Grant::Some(v) = &p.deny_run {
                 args.extend(joined("--deny-run", v.iter().cloned()));
